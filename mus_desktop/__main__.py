@@ -1,0 +1,3 @@
+from mus_desktop.cli import main
+
+raise SystemExit(main())

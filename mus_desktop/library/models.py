@@ -1,0 +1,115 @@
+"""The library's tables: Track and the change counter the window follows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from mus_desktop.library.paths import FsPath
+
+
+class ProcessingStatus(str, Enum):
+    PENDING = "PENDING"
+    METADATA_DONE = "METADATA_DONE"
+    ART_DONE = "ART_DONE"
+    COMPLETE = "COMPLETE"
+    ERROR = "ERROR"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ProcessingStatus.COMPLETE, ProcessingStatus.ERROR)
+
+
+FINAL_STATUSES = (ProcessingStatus.COMPLETE.value, ProcessingStatus.ERROR.value)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Track(Base):
+    __tablename__ = "track"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
+
+    # Identity: (device, inode) follows a file across renames on one
+    # filesystem; size and mtime tell an edit; content_hash follows it anywhere.
+    device: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+
+    processing_status: Mapped[str] = mapped_column(
+        String(20),
+        nullable=False,
+        default=ProcessingStatus.PENDING.value,
+        server_default=ProcessingStatus.PENDING.value,
+        index=True,
+    )
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    # The stage that failed, so a retry resumes there rather than from scratch.
+    failed_stage: Mapped[str | None] = mapped_column(String(20))
+
+    title: Mapped[str | None] = mapped_column(Text)
+    artist: Mapped[str | None] = mapped_column(Text)
+    album: Mapped[str | None] = mapped_column(Text)
+    album_artist: Mapped[str | None] = mapped_column(Text)
+    track_number: Mapped[int | None] = mapped_column(Integer)
+    disc_number: Mapped[int | None] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    genre: Mapped[str | None] = mapped_column(Text)
+
+    duration: Mapped[float | None] = mapped_column(Float)
+    bitrate: Mapped[int | None] = mapped_column(Integer)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    format: Mapped[str | None] = mapped_column(String(20))
+
+    # The cover: hash of the image bytes; the thumbnail is <cache>/thumbnails/<hash>.jpg.
+    artwork_hash: Mapped[str | None] = mapped_column(String(64))
+    artwork_source: Mapped[str | None] = mapped_column(String(20))
+
+    added_at: Mapped[datetime] = mapped_column(
+        DateTime, nullable=False, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime,
+        nullable=False,
+        default=utcnow,
+        onupdate=utcnow,
+        server_default=text("CURRENT_TIMESTAMP"),
+    )
+    missing_since: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # Set by a trigger from `change_counter` on every insert and update, so a
+    # reader can ask "what changed since N?" in commit order.
+    change_seq: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0", index=True
+    )
+
+    __table_args__ = (Index("ix_track_device_inode", "device", "inode"),)
+
+    @property
+    def status(self) -> ProcessingStatus:
+        return ProcessingStatus(self.processing_status)
+
+    def __repr__(self) -> str:
+        return f"<Track {self.id} {self.processing_status} {self.path!r}>"
+
+
+class ChangeCounter(Base):
+    """One row: the last change sequence number handed out."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
