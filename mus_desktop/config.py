@@ -29,6 +29,8 @@ class Settings:
     batch_size: int
     runtime_dir: Path
     log_dir: Path
+    music_roots: tuple[Path, ...] = ()
+    """If set (MUS_MUSIC_ROOTS), workers open files under these folders only."""
 
     @property
     def thumbnail_dir(self) -> Path:
@@ -63,10 +65,17 @@ def _redis_url_var() -> str | None:
     if not raw:
         return None
     if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            f"MUS_REDIS_URL={raw!r} must start with redis://, rediss:// or unix://"
-        )
+        raise ConfigError(f"MUS_REDIS_URL={raw!r} must start with redis://, rediss:// or unix://")
     return raw
+
+
+def _roots_var() -> tuple[Path, ...]:
+    raw = os.environ.get("MUS_MUSIC_ROOTS", "")
+    roots = tuple(Path(part).expanduser().absolute() for part in raw.split(os.pathsep) if part)
+    for root in roots:
+        if not root.is_dir():
+            raise ConfigError(f"MUS_MUSIC_ROOTS names {str(root)!r}, which is not a folder")
+    return roots
 
 
 def load_settings() -> Settings:
@@ -84,4 +93,5 @@ def load_settings() -> Settings:
         batch_size=_int_var("MUS_BATCH_SIZE", 50, 1, 10000),
         runtime_dir=_path_var("MUS_RUNTIME_DIR", runtime_default),
         log_dir=_path_var("MUS_LOG_DIR", log_default),
+        music_roots=_roots_var(),
     )

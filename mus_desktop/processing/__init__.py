@@ -1,0 +1,4 @@
+"""The work: metadata and artwork stages, the batch job, queue wiring, reconcile.
+
+Knows nothing of Qt.
+"""

@@ -1,0 +1,48 @@
+"""Queue wiring: one RQ queue per library database, JSON-serialized jobs.
+
+Jobs carry track ids only and are serialized as JSON, so whoever can write to
+the broker cannot make a worker run arbitrary code (pickle could). The queue
+name includes a digest of the database path, so workers of two libraries that
+share a broker never write into each other's database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from mus_desktop.config import Settings
+
+JOB_FUNCTION = "mus_desktop.processing.pipeline.process_batch"
+
+
+def queue_name(db_path: Path) -> str:
+    digest = hashlib.blake2s(str(Path(db_path).absolute()).encode(), digest_size=6).hexdigest()
+    return f"mus-{digest}"
+
+
+def make_queue(connection: Redis, settings: Settings) -> Queue:
+    return Queue(
+        queue_name(settings.db_path),
+        connection=connection,
+        serializer=JSONSerializer,
+        default_timeout=settings.job_timeout,
+    )
+
+
+def batched(track_ids: Iterable[int], size: int) -> list[list[int]]:
+    ids = list(track_ids)
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def batch_sizes_for(count: int, workers: int, maximum: int) -> int:
+    """A batch size that keeps every worker busy but amortizes job overhead."""
+    if count <= 0:
+        return maximum
+    per_worker = -(-count // max(1, workers * 4))
+    return max(1, min(maximum, per_worker))
