@@ -1,0 +1,125 @@
+"""Small read and write functions the CLI, the jobs and the window share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track
+
+
+def _duplicate_hashes(session: Session) -> Sequence[str]:
+    return session.scalars(
+        select(Track.content_hash)
+        .where(Track.content_hash.is_not(None), Track.missing_since.is_(None))
+        .group_by(Track.content_hash)
+        .having(func.count() > 1)
+    ).all()
+
+
+def status_counts(db: Database) -> dict[str, int]:
+    """Tracks per status, plus missing, duplicates (tracks in a duplicate group)
+    and duplicate groups, and the total."""
+    with db.read() as session:
+        by_status = dict(
+            session.execute(
+                select(Track.processing_status, func.count()).group_by(Track.processing_status)
+            ).all()
+        )
+        missing = session.scalar(
+            select(func.count()).select_from(Track).where(Track.missing_since.is_not(None))
+        )
+        hashes = _duplicate_hashes(session)
+        duplicates = (
+            session.scalar(
+                select(func.count())
+                .select_from(Track)
+                .where(Track.content_hash.in_(hashes), Track.missing_since.is_(None))
+            )
+            if hashes
+            else 0
+        )
+    counts = {status.value: int(by_status.get(status.value, 0)) for status in ProcessingStatus}
+    counts["missing"] = int(missing or 0)
+    counts["duplicates"] = int(duplicates or 0)
+    counts["duplicate_groups"] = len(hashes)
+    counts["total"] = sum(int(value) for value in by_status.values())
+    return counts
+
+
+def duplicate_groups(db: Database) -> list[list[int]]:
+    """Ids of present tracks that share their content, one list per group."""
+    with db.read() as session:
+        hashes = _duplicate_hashes(session)
+        rows = session.execute(
+            select(Track.content_hash, Track.id)
+            .where(Track.content_hash.in_(hashes), Track.missing_since.is_(None))
+            .order_by(Track.content_hash, Track.id)
+        ).all()
+    groups: dict[str, list[int]] = {}
+    for content_hash, track_id in rows:
+        groups.setdefault(content_hash, []).append(track_id)
+    return list(groups.values())
+
+
+def duplicates_of(db: Database, track_id: int) -> list[Track]:
+    """The other present tracks with the same content as `track_id`."""
+    with db.read() as session:
+        content_hash = session.scalar(select(Track.content_hash).where(Track.id == track_id))
+        if content_hash is None:
+            return []
+        return list(
+            session.scalars(
+                select(Track)
+                .where(
+                    Track.content_hash == content_hash,
+                    Track.id != track_id,
+                    Track.missing_since.is_(None),
+                )
+                .order_by(Track.id)
+            )
+        )
+
+
+def unfinished_ids(db: Database) -> list[int]:
+    """Present tracks that are not in a final state."""
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(Track.id)
+                .where(
+                    Track.processing_status.not_in(FINAL_STATUSES),
+                    Track.missing_since.is_(None),
+                )
+                .order_by(Track.id)
+            )
+        )
+
+
+def count_unfinished(db: Database, track_ids: Sequence[int] | None = None) -> int:
+    with db.read() as session:
+        query = (
+            select(func.count())
+            .select_from(Track)
+            .where(
+                Track.processing_status.not_in(FINAL_STATUSES),
+                Track.missing_since.is_(None),
+            )
+        )
+        if track_ids is not None:
+            query = query.where(Track.id.in_(track_ids))
+        return int(session.scalar(query) or 0)
+
+
+def errored_ids(db: Database) -> list[int]:
+    with db.read() as session:
+        return list(
+            session.scalars(
+                select(Track.id)
+                .where(Track.processing_status == ProcessingStatus.ERROR.value)
+                .order_by(Track.id)
+            )
+        )
