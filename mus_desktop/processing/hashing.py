@@ -1,0 +1,42 @@
+"""The content hash that identifies a track's bytes wherever the file goes.
+
+BLAKE3, because it is cryptographic: two files with the same hash have the same
+content, which is what duplicate detection and cross-filesystem move detection
+(DESIGN.md, "Identity") rely on; a non-cryptographic hash would need a byte
+comparison to confirm. And it is fast: on one core it hashes several GB/s, many
+times faster than SHA-256 (measured here ~7 GB/s against ~0.5 GB/s for
+`sha256sum` on the same file in page cache), so hashing costs less than reading
+the tags.
+
+Single-threaded on purpose: the workers already run in parallel, one file each.
+The file is read with `readinto` into one reused 256 KiB buffer; measured on
+1-10 MB files it is as fast as reading the whole file at once and faster than
+`update_mmap`, without holding the file in memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from blake3 import blake3
+
+from mus_desktop.processing.errors import stage_error_from_os
+
+_CHUNK = 256 * 1024
+
+
+def content_hash(path: str | Path) -> str:
+    """BLAKE3 hex digest (64 characters) of the file's bytes.
+
+    Raises StageError("metadata", ...) when the file cannot be read.
+    """
+    hasher = blake3()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    try:
+        with open(path, "rb", buffering=0) as file:
+            while count := file.readinto(buffer):
+                hasher.update(view[:count])
+    except OSError as exc:
+        raise stage_error_from_os("metadata", exc) from exc
+    return hasher.hexdigest()
