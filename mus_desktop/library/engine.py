@@ -67,12 +67,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only snapshot (deferred transaction), rolled back at the end."""
+        """A read snapshot (deferred transaction). Closing the session ends the
+        transaction; the objects read stay usable, detached."""
         with self._readers() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

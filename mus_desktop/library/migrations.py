@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import Connection, Engine, TextClause, inspect, text
 from sqlalchemy.schema import CreateColumn
 
 from mus_desktop.library.models import Base, ChangeCounter
@@ -42,14 +42,24 @@ _STEPS: dict[int, Callable[[Connection], None]] = {}
 
 
 def _add_missing_columns(conn: Connection) -> None:
+    """Add model columns an older table lacks. SQLite refuses a non-constant
+    default (CURRENT_TIMESTAMP) in ADD COLUMN, so such a column is added
+    nullable and filled in for the existing rows."""
     inspector = inspect(conn)
     for table in Base.metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name in present:
                 continue
-            ddl = CreateColumn(column).compile(dialect=conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+            default = column.server_default
+            expression = getattr(default, "arg", None)
+            if isinstance(expression, TextClause):
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+                conn.exec_driver_sql(f"UPDATE {table.name} SET {column.name} = {expression.text}")
+            else:
+                ddl = CreateColumn(column).compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
 
 
 def migrate(engine: Engine) -> int:

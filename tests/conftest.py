@@ -1,0 +1,31 @@
+"""Shared fixtures: a private library (database, cache) per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mus_desktop.config import Settings, load_settings
+from mus_desktop.library.engine import Database, open_database
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings pointing at a fresh database and cache under tmp_path."""
+    monkeypatch.setenv("MUS_DB", str(tmp_path / "data" / "library.db"))
+    monkeypatch.setenv("MUS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MUS_RUNTIME_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv("MUS_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.delenv("MUS_REDIS_URL", raising=False)
+    monkeypatch.delenv("MUS_MUSIC_ROOTS", raising=False)
+    monkeypatch.setenv("MUS_WORKERS", "2")
+    return load_settings()
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = open_database(settings.db_path)
+    yield database
+    database.dispose()

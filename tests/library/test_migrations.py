@@ -1,0 +1,76 @@
+"""An older database is upgraded in place, keeping every row."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import select
+
+from mus_desktop.library.engine import open_database
+from mus_desktop.library.migrations import SCHEMA_VERSION
+from mus_desktop.library.models import ProcessingStatus, Track
+
+OLD_SHAPE = """
+CREATE TABLE track (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    title TEXT,
+    artist TEXT,
+    album TEXT
+)
+"""
+
+
+def test_old_database_gains_new_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    db_path = tmp_path / "old.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(OLD_SHAPE)
+        conn.executemany(
+            "INSERT INTO track (path, title, artist, album) VALUES (?, ?, ?, ?)",
+            [(f"/music/a/{n:02}.mp3", f"Song {n}", "Artist", "Album") for n in range(20)],
+        )
+    conn.close()
+
+    database = open_database(db_path)
+
+    with database.read() as session:
+        tracks = session.scalars(select(Track).order_by(Track.id)).all()
+    assert len(tracks) == 20
+    assert tracks[3].path == "/music/a/03.mp3"
+    assert tracks[3].title == "Song 3"
+    assert all(track.processing_status == ProcessingStatus.PENDING.value for track in tracks)
+    assert all(track.inode is None and track.content_hash is None for track in tracks)
+    assert all(track.last_error_message is None for track in tracks)
+    columns = {row[1] for row in sqlite3.connect(db_path).execute("PRAGMA table_info(track)")}
+    assert {"inode", "content_hash", "processing_status", "last_error_message"} <= columns
+    assert database.pragmas()["user_version"] == SCHEMA_VERSION
+
+    with database.write() as session:
+        session.get(Track, 1).processing_status = ProcessingStatus.COMPLETE.value
+    with database.read() as session:
+        assert session.get(Track, 1).change_seq > 0  # the change counter works on old rows
+
+
+def test_opening_twice_changes_nothing(tmp_path: Path) -> None:
+    database = open_database(tmp_path / "library.db")
+    with database.write() as session:
+        session.add(Track(path="/music/x.flac"))
+    open_database(tmp_path / "library.db")
+    with database.read() as session:
+        assert [t.path for t in session.scalars(select(Track))] == ["/music/x.flac"]
+
+
+def test_a_newer_database_is_refused_not_rewritten(tmp_path: Path) -> None:
+    db_path = tmp_path / "future.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    try:
+        open_database(db_path)
+    except RuntimeError as exc:
+        assert "newer than this program" in str(exc)
+    else:
+        raise AssertionError("a newer schema must be refused")
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
