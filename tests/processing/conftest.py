@@ -1,0 +1,202 @@
+"""Real audio and image files for the processing tests, built in tmp_path.
+
+Built here with soundfile (libsndfile) and mutagen rather than with
+tools/audiogen.py, which was still being written (its FLAC tagging failed) when
+these tests were: the processing stages must be testable on their own.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mutagen
+import numpy as np
+import pytest
+import soundfile as sf
+from mutagen.flac import Picture
+from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK
+from mutagen.mp4 import MP4Cover
+from PIL import Image, ImageDraw
+
+# format -> (libsndfile format, subtype, sample rate)
+_SOUNDFILE_FORMATS = {
+    "mp3": ("MP3", "MPEG_LAYER_III", 44100),
+    "flac": ("FLAC", "PCM_16", 44100),
+    "ogg": ("OGG", "VORBIS", 44100),
+    "opus": ("OGG", "OPUS", 48000),
+    "wav": ("WAV", "PCM_16", 44100),
+    "aiff": ("AIFF", "PCM_16", 44100),
+}
+_ID3_FORMATS = ("mp3", "wav", "aiff")
+
+
+@dataclass(frozen=True)
+class Tags:
+    title: str = "Blue in Green"
+    artist: str = "Miles Davis"
+    album: str = "Kind of Blue"
+    album_artist: str = "Miles Davis Sextet"
+    track: str = "3/5"
+    disc: str = "1/1"
+    date: str = "1959-08-17"
+    genre: str = "Jazz"
+
+
+def _signal(seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32")
+    return np.stack([tone, tone], axis=1)
+
+
+def _encode_m4a(path: Path, seconds: float) -> None:
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp, "in.wav")
+        sf.write(wav, _signal(seconds, 44100), 44100, subtype="PCM_16")
+        command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac"]
+        subprocess.run([*command, str(path)], check=True, capture_output=True)
+
+
+def make_cover(seed: int = 1, size: tuple[int, int] = (300, 300), fmt: str = "JPEG") -> bytes:
+    """A real image whose colours follow from `seed` (different seeds, different bytes)."""
+    image = Image.new("RGB", size, ((seed * 70) % 256, (seed * 130) % 256, (seed * 200) % 256))
+    ImageDraw.Draw(image).ellipse((20, 20, size[0] - 20, size[1] - 20), fill=(250, 250, 250))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def _picture_block(cover: bytes) -> Picture:
+    picture = Picture()
+    picture.type = 3
+    picture.mime = "image/jpeg"
+    picture.data = cover
+    return picture
+
+
+def write_track(
+    path: Path, fmt: str, tags: Tags | None = Tags(), cover: bytes | None = None
+) -> Path:
+    """A real `fmt` file at `path` with `tags` and, if given, an embedded `cover`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "m4a":
+        _encode_m4a(path, 1.0)
+    else:
+        sf_format, subtype, rate = _SOUNDFILE_FORMATS[fmt]
+        with open(path, "wb") as out:  # by file object: libsndfile would go by the extension
+            sf.write(out, _signal(1.0, rate), rate, format=sf_format, subtype=subtype)
+    audio = mutagen.File(path)
+    if fmt in _ID3_FORMATS:
+        _tag_id3(audio, tags, cover)
+    elif fmt == "m4a":
+        _tag_mp4(audio, tags, cover)
+    else:
+        _tag_vorbis(audio, fmt, tags, cover)
+    audio.save()
+    return path
+
+
+def _tag_id3(audio: mutagen.FileType, tags: Tags | None, cover: bytes | None) -> None:
+    if audio.tags is None:
+        audio.add_tags()
+    frames: ID3 = audio.tags
+    if tags:
+        for frame, text in (
+            (TIT2, tags.title),
+            (TPE1, tags.artist),
+            (TALB, tags.album),
+            (TPE2, tags.album_artist),
+            (TRCK, tags.track),
+            (TPOS, tags.disc),
+            (TDRC, tags.date),
+            (TCON, tags.genre),
+        ):
+            frames.add(frame(encoding=3, text=text))
+    if cover is not None:
+        # A back cover first, so the test sees the front cover preferred.
+        frames.add(APIC(encoding=3, mime="image/png", type=4, desc="back", data=b"back"))
+        frames.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=cover))
+
+
+def _tag_mp4(audio: mutagen.FileType, tags: Tags | None, cover: bytes | None) -> None:
+    if tags:
+        audio["\xa9nam"] = tags.title
+        audio["\xa9ART"] = tags.artist
+        audio["\xa9alb"] = tags.album
+        audio["aART"] = tags.album_artist
+        audio["trkn"] = [tuple(int(n) for n in tags.track.split("/"))]
+        audio["disk"] = [tuple(int(n) for n in tags.disc.split("/"))]
+        audio["\xa9day"] = tags.date
+        audio["\xa9gen"] = tags.genre
+    if cover is not None:
+        audio["covr"] = [MP4Cover(cover, imageformat=MP4Cover.FORMAT_JPEG)]
+
+
+def _tag_vorbis(audio: mutagen.FileType, fmt: str, tags: Tags | None, cover: bytes | None) -> None:
+    if tags:
+        audio["title"] = tags.title
+        audio["artist"] = tags.artist
+        audio["album"] = tags.album
+        audio["albumartist"] = tags.album_artist
+        audio["tracknumber"] = tags.track
+        audio["discnumber"] = tags.disc
+        audio["date"] = tags.date
+        audio["genre"] = tags.genre
+    if cover is None:
+        return
+    if fmt == "flac":
+        audio.add_picture(_picture_block(cover))
+    else:
+        block = base64.b64encode(_picture_block(cover).write()).decode("ascii")
+        audio["metadata_block_picture"] = [block]
+
+
+def decompression_bomb_png(width: int = 15000, height: int = 15000) -> bytes:
+    """A valid all-black 1-bit PNG of width x height pixels, a few KB in size."""
+    row = bytes(1 + (width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """One tagged file per format, made once per session; copy it before changing it."""
+    folder = tmp_path_factory.mktemp("templates")
+    made: dict[str, Path] = {}
+
+    def template(fmt: str) -> Path:
+        if fmt not in made:
+            made[fmt] = write_track(folder / f"template.{fmt}", fmt)
+        return made[fmt]
+
+    return template
+
+
+@pytest.fixture
+def track(templates: Callable[[str], Path], tmp_path: Path) -> Callable[..., Path]:
+    """A copy of the tagged template of `fmt` at tmp_path/`name`."""
+
+    def copy(fmt: str, name: str | None = None) -> Path:
+        target = tmp_path / (name or f"track.{fmt}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copyfile(templates(fmt), target))
+
+    return copy
