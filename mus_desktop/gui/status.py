@@ -1,0 +1,125 @@
+"""How a track's state looks: its kind, word, icon and row colour, and the
+status filters of the toolbar.
+
+Colours are a hue blended into the palette's base colour, so a dark theme
+gets dark tinted rows with readable text rather than pastel bars.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QIcon, QPalette
+
+from mus_desktop.library.rows import TrackRow
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+class Kind(str, Enum):
+    """What a row shows: the processing status, or missing, which trumps it."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "progress"
+    COMPLETE = "complete"
+    ERROR = "error"
+    MISSING = "missing"
+
+
+WORDS = {
+    Kind.PENDING: "Pending",
+    Kind.IN_PROGRESS: "In progress",
+    Kind.COMPLETE: "Complete",
+    Kind.ERROR: "Error",
+    Kind.MISSING: "Missing",
+}
+
+HUES = {
+    Kind.PENDING: QColor("#5b8def"),
+    Kind.IN_PROGRESS: QColor("#e6a23c"),
+    Kind.COMPLETE: QColor("#3fae5a"),
+    Kind.ERROR: QColor("#e04848"),
+    Kind.MISSING: QColor("#9a6fd6"),
+}
+
+_KIND_OF_STATUS = {
+    "PENDING": Kind.PENDING,
+    "METADATA_DONE": Kind.IN_PROGRESS,
+    "ART_DONE": Kind.IN_PROGRESS,
+    "COMPLETE": Kind.COMPLETE,
+    "ERROR": Kind.ERROR,
+}
+
+# Sorting the status column groups rows in the order work flows.
+SORT_RANK = {kind: rank for rank, kind in enumerate(Kind)}
+
+
+def kind_of(row: TrackRow) -> Kind:
+    if row.missing_since is not None:
+        return Kind.MISSING
+    return _KIND_OF_STATUS.get(row.status, Kind.PENDING)
+
+
+def stage_word(status: str) -> str:
+    """The processing status in words, for the detail pane."""
+    return {
+        "PENDING": "waiting to be read",
+        "METADATA_DONE": "tags read, cover next",
+        "ART_DONE": "cover found, finishing",
+        "COMPLETE": "complete",
+        "ERROR": "failed",
+    }.get(status, status)
+
+
+def blend(base: QColor, hue: QColor, amount: float) -> QColor:
+    """`amount` of `hue` mixed into `base`."""
+    keep = 1.0 - amount
+    return QColor.fromRgbF(
+        base.redF() * keep + hue.redF() * amount,
+        base.greenF() * keep + hue.greenF() * amount,
+        base.blueF() * keep + hue.blueF() * amount,
+    )
+
+
+def row_colours(palette: QPalette) -> dict[Kind, QColor]:
+    """A background per kind, tinted into the palette's base colour."""
+    base = palette.color(QPalette.ColorRole.Base)
+    dark = base.lightnessF() < 0.5
+    amount = 0.30 if dark else 0.20
+    return {kind: blend(base, hue, amount) for kind, hue in HUES.items()}
+
+
+@cache
+def status_icon(kind: Kind) -> QIcon:
+    return QIcon(str(RESOURCES / f"status-{kind.value}.svg"))
+
+
+@cache
+def app_icon() -> QIcon:
+    return QIcon(str(RESOURCES / "mus.svg"))
+
+
+class StatusFilter(str, Enum):
+    ALL = "All"
+    PENDING = "Pending"
+    IN_PROGRESS = "In progress"
+    COMPLETE = "Complete"
+    ERRORS = "Errors"
+    MISSING = "Missing"
+    DUPLICATES = "Duplicates"
+
+
+_FILTER_KINDS = {
+    StatusFilter.PENDING: {Kind.PENDING},
+    StatusFilter.IN_PROGRESS: {Kind.PENDING, Kind.IN_PROGRESS},
+    StatusFilter.COMPLETE: {Kind.COMPLETE},
+    StatusFilter.ERRORS: {Kind.ERROR},
+    StatusFilter.MISSING: {Kind.MISSING},
+}
+
+
+def filter_kinds(status_filter: StatusFilter) -> set[Kind] | None:
+    """The kinds a filter keeps; None for All and Duplicates (not a kind)."""
+    return _FILTER_KINDS.get(status_filter)

@@ -1,0 +1,83 @@
+"""The library watcher: a QObject living in its own QThread with its own
+database connection. It loads every row once, then polls `PRAGMA
+data_version` a few times a second and sends on just the rows that changed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.rows import ChangeFollower
+
+POLL_INTERVAL_MS = 250
+
+
+class LibraryWatcher(QObject):
+    loaded = Signal(object)
+    """list[TrackRow]: every row, once, at start."""
+    changed = Signal(object)
+    """list[TrackRow]: rows inserted or updated since the last signal."""
+    failed = Signal(str)
+
+    def __init__(self, db: Database, interval_ms: int = POLL_INTERVAL_MS) -> None:
+        super().__init__()
+        self._db = db
+        self._interval_ms = interval_ms
+        self._follower: ChangeFollower | None = None
+        self._timer: QTimer | None = None
+
+    @Slot()
+    def start(self) -> None:
+        """Runs in the watcher thread: the first load, then the polling timer."""
+        try:
+            self._follower = ChangeFollower(self._db)
+            rows = self._follower.load()
+        except Exception as exc:  # the database's own words go to the status bar
+            self.failed.emit(f"cannot read the library: {exc}")
+            return
+        self.loaded.emit(rows)
+        self._timer = QTimer(self)
+        self._timer.setInterval(self._interval_ms)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start()
+
+    @Slot()
+    def _poll(self) -> None:
+        if self._follower is None:
+            return
+        try:
+            rows = self._follower.poll()
+        except Exception as exc:  # a locked or vanished file: say so, keep polling
+            self.failed.emit(f"cannot read the library: {exc}")
+            return
+        if rows:
+            self.changed.emit(rows)
+
+    @Slot()
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if self._follower is not None:
+            self._follower.close()
+            self._follower = None
+
+
+class WatcherThread:
+    """Owns the thread and the watcher in it; `start()` then `stop()`."""
+
+    def __init__(self, db: Database, interval_ms: int = POLL_INTERVAL_MS) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("mus-library-watcher")
+        self.watcher = LibraryWatcher(db, interval_ms)
+        self.watcher.moveToThread(self.thread)
+        self.thread.started.connect(self.watcher.start)
+        self.thread.finished.connect(self.watcher.stop)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread.isRunning():
+            self.thread.quit()
+            self.thread.wait()

@@ -1,0 +1,215 @@
+"""The small reads the window makes: plain row tuples, changes since a sequence
+number, and one track's details.
+
+No Qt here. The window's table holds `TrackRow` tuples (cheap to sort and
+filter in Python); `ChangeFollower` keeps one connection open so that
+`PRAGMA data_version`, which only changes when *another* connection commits,
+is compared on the same connection every time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Connection, Row, select
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
+from mus_desktop.library.paths import display_path
+from mus_desktop.library.queries import duplicates_of
+
+
+class TrackRow(NamedTuple):
+    """One line of the track table, display-ready."""
+
+    id: int
+    status: str
+    title: str
+    """The title tag, or the file name when there is none."""
+    artist: str
+    album: str
+    track_number: int | None
+    duration: float | None
+    format: str
+    path: str
+    """`display_path` of the file: undecodable bytes shown as U+FFFD."""
+    error: str
+    missing_since: datetime | None
+    content_hash: str | None
+
+
+_ROW_COLUMNS = (
+    Track.id,
+    Track.processing_status,
+    Track.title,
+    Track.artist,
+    Track.album,
+    Track.track_number,
+    Track.duration,
+    Track.format,
+    Track.path,
+    Track.last_error_message,
+    Track.missing_since,
+    Track.content_hash,
+    Track.change_seq,
+)
+
+
+def _to_row(raw: Row) -> TrackRow:
+    (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash, _) = raw
+    shown = display_path(path)
+    return TrackRow(
+        id_,
+        status,
+        title or os.path.basename(shown),
+        artist or "",
+        album or "",
+        number,
+        duration,
+        fmt or "",
+        shown,
+        error or "",
+        missing,
+        chash,
+    )
+
+
+def _read_rows(conn: Connection, since: int | None) -> tuple[list[TrackRow], int]:
+    query = select(*_ROW_COLUMNS)
+    if since is not None:
+        query = query.where(Track.change_seq > since).order_by(Track.change_seq)
+    rows: list[TrackRow] = []
+    max_seq = since or 0
+    for raw in conn.execute(query):
+        rows.append(_to_row(raw))
+        max_seq = max(max_seq, raw.change_seq)
+    return rows, max_seq
+
+
+def load_rows(db: Database) -> tuple[list[TrackRow], int]:
+    """Every track as a row, and the highest change_seq among them."""
+    with db.engine.connect() as conn:
+        return _read_rows(conn, None)
+
+
+def rows_changed_since(db: Database, seq: int) -> tuple[list[TrackRow], int]:
+    """Tracks inserted or updated after change `seq`, and the new highest seq."""
+    with db.engine.connect() as conn:
+        return _read_rows(conn, seq)
+
+
+class ChangeFollower:
+    """Follows the library from one long-lived connection.
+
+    `load()` reads everything; each `poll()` asks SQLite whether anyone else
+    committed (`PRAGMA data_version` on this same connection) and, only then,
+    reads the rows whose change_seq went past the last one seen. Each read is
+    its own short transaction, so no WAL snapshot is held between polls.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._conn = db.engine.connect()
+        self._version: int | None = None
+        self.last_seq = 0
+
+    def _data_version(self) -> int:
+        version = int(self._conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
+        self._conn.rollback()
+        return version
+
+    def load(self) -> list[TrackRow]:
+        # The version is taken before the read: a commit landing in between
+        # shows up at the next poll instead of being lost.
+        self._version = self._data_version()
+        rows, self.last_seq = _read_rows(self._conn, None)
+        self._conn.rollback()
+        return rows
+
+    def poll(self) -> list[TrackRow]:
+        """Rows changed since the last load or poll; [] when nothing was committed."""
+        version = self._data_version()
+        if version == self._version:
+            return []
+        self._version = version
+        rows, self.last_seq = _read_rows(self._conn, self.last_seq)
+        self._conn.rollback()
+        return rows
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass(frozen=True)
+class TrackDetail:
+    """Everything the detail pane shows about one track."""
+
+    id: int
+    path: str
+    status: str
+    error: str
+    failed_stage: str | None
+    title: str | None
+    artist: str | None
+    album: str | None
+    album_artist: str | None
+    track_number: int | None
+    disc_number: int | None
+    year: int | None
+    genre: str | None
+    duration: float | None
+    bitrate: int | None
+    sample_rate: int | None
+    channels: int | None
+    format: str | None
+    size: int | None
+    device: int | None
+    inode: int | None
+    content_hash: str | None
+    artwork_hash: str | None
+    added_at: datetime | None
+    updated_at: datetime | None
+    missing_since: datetime | None
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    """(id, display path) of the other present tracks with the same content hash."""
+
+
+def track_detail(db: Database, track_id: int) -> TrackDetail | None:
+    """One track's details and its duplicate group, or None if it is gone."""
+    with db.read() as session:
+        track = session.get(Track, track_id)
+        if track is None:
+            return None
+        return TrackDetail(
+            id=track.id,
+            path=display_path(track.path),
+            status=track.processing_status,
+            error=track.last_error_message or "",
+            failed_stage=track.failed_stage,
+            title=track.title,
+            artist=track.artist,
+            album=track.album,
+            album_artist=track.album_artist,
+            track_number=track.track_number,
+            disc_number=track.disc_number,
+            year=track.year,
+            genre=track.genre,
+            duration=track.duration,
+            bitrate=track.bitrate,
+            sample_rate=track.sample_rate,
+            channels=track.channels,
+            format=track.format,
+            size=track.size,
+            device=track.device,
+            inode=track.inode,
+            content_hash=track.content_hash,
+            artwork_hash=track.artwork_hash,
+            added_at=track.added_at,
+            updated_at=track.updated_at,
+            missing_since=track.missing_since,
+            duplicates=[
+                (other.id, display_path(other.path)) for other in duplicates_of(db, track.id)
+            ],
+        )

@@ -1,0 +1,80 @@
+"""Filling a real library database for GUI tests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
+
+
+def add_track(db: Database, path: str, status: str = "COMPLETE", **fields: object) -> int:
+    """Insert one track row as the scanner and workers would leave it."""
+    with db.write() as session:
+        track = Track(path=path, processing_status=status, **fields)
+        session.add(track)
+        session.flush()
+        return track.id
+
+
+def set_status(db: Database, track_id: int, status: str, error: str | None = None) -> None:
+    with db.write() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        track.processing_status = status
+        track.last_error_message = error
+
+
+def mark_missing(db: Database, track_id: int, since: datetime) -> None:
+    with db.write() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        track.missing_since = since
+
+
+def mixed_library(db: Database) -> dict[str, int]:
+    """Five tracks, one per kind, plus a duplicate pair."""
+    return {
+        "complete": add_track(
+            db,
+            "/music/A/01 Intro.flac",
+            "COMPLETE",
+            title="Intro",
+            artist="Aurora",
+            album="Dawn",
+            track_number=1,
+            duration=185.0,
+            format="FLAC",
+            content_hash="h1",
+        ),
+        "dup": add_track(
+            db,
+            "/music/copy/01 Intro.flac",
+            "COMPLETE",
+            title="Intro",
+            artist="Aurora",
+            album="Dawn",
+            track_number=1,
+            duration=185.0,
+            format="FLAC",
+            content_hash="h1",
+        ),
+        "pending": add_track(db, "/music/B/zebra song.mp3", "PENDING"),
+        "progress": add_track(
+            db,
+            "/music/B/02 Middle.ogg",
+            "METADATA_DONE",
+            title="Middle",
+            artist="Björk",
+            album="Vespertine",
+            track_number=2,
+            duration=3725.0,
+            format="OGG",
+        ),
+        "error": add_track(
+            db,
+            "/music/C/broken.mp3",
+            "ERROR",
+            last_error_message="metadata: not an audio file (can't sync to MPEG frame)",
+        ),
+    }

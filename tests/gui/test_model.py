@@ -1,0 +1,214 @@
+"""The track table model over rows read from a real library database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from mus_desktop.gui.model import Column, TrackTableModel, format_duration
+from mus_desktop.gui.status import Kind, StatusFilter
+from mus_desktop.library.engine import Database
+from mus_desktop.library.rows import load_rows, rows_changed_since
+from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
+
+
+def _model(db: Database) -> tuple[TrackTableModel, int]:
+    rows, seq = load_rows(db)
+    model = TrackTableModel(QApplication.palette())
+    model.set_rows(rows)
+    return model, seq
+
+
+def _column(model: TrackTableModel, column: Column) -> list[str]:
+    return [model.index(r, column).data() for r in range(model.rowCount())]
+
+
+def test_model_passes_qt_model_tester(qapp, qtmodeltester, db: Database) -> None:
+    ids = mixed_library(db)
+    model, seq = _model(db)
+    qtmodeltester.check(model)
+
+    model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(model)
+
+    set_status(db, ids["pending"], "COMPLETE")
+    add_track(db, "/music/D/new.wav", "PENDING", title="Newcomer")
+    changed, seq = rows_changed_since(db, seq)
+    model.apply_changes(changed)
+    qtmodeltester.check(model)
+    assert model.rowCount() == 6
+
+
+def test_cells_show_what_a_user_reads(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    model, _ = _model(db)
+    by_id = {model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1): r for r in range(6)}
+
+    progress = by_id[ids["progress"]]
+    assert model.index(progress, Column.STATUS).data() == "In progress"
+    assert model.index(progress, Column.DURATION).data() == "1:02:05"
+    assert model.index(progress, Column.NUMBER).data() == "2"
+    # No title tag: the file name stands in.
+    assert model.index(by_id[ids["pending"]], Column.TITLE).data() == "zebra song.mp3"
+    assert model.index(by_id[ids["complete"]], Column.DURATION).data() == "3:05"
+    assert (
+        model.index(by_id[ids["complete"]], Column.STATUS)
+        .data(Qt.ItemDataRole.DecorationRole)
+        .isNull()
+        is False
+    )
+    assert format_duration(None) == ""
+
+
+def test_error_row_tooltip_is_its_message(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    model, _ = _model(db)
+    row = model.position_of(ids["error"])
+    assert row is not None
+    for column in Column:
+        tip = model.index(row, column).data(Qt.ItemDataRole.ToolTipRole)
+        assert tip == "metadata: not an audio file (can't sync to MPEG frame)"
+    assert model.index(row, Column.STATUS).data() == "Error"
+
+
+def test_each_status_has_its_own_colour_in_light_and_dark(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    mark_missing(db, ids["dup"], datetime(2024, 5, 1, 12, 0))
+    light = QPalette(QApplication.palette())
+    light.setColor(QPalette.ColorRole.Base, QColor("white"))
+    dark = QPalette(light)
+    dark.setColor(QPalette.ColorRole.Base, QColor("#202020"))
+    rows, _ = load_rows(db)
+    for palette in (light, dark):
+        model = TrackTableModel(palette)
+        model.set_rows(rows)
+        colours = {}
+        for r in range(model.rowCount()):
+            word = model.index(r, Column.STATUS).data()
+            colours[word] = (
+                model.index(r, Column.TITLE).data(Qt.ItemDataRole.BackgroundRole).color()
+            )
+        assert set(colours) == {"Complete", "Missing", "Pending", "In progress", "Error"}
+        assert len({c.name() for c in colours.values()}) == 5
+        base = palette.color(QPalette.ColorRole.Base)
+        # Tinted, not replaced: each background stays on the base's side.
+        for colour in colours.values():
+            assert (colour.lightnessF() < 0.5) == (base.lightnessF() < 0.5)
+
+
+def test_sorting_by_each_column(qapp, db: Database) -> None:
+    mixed_library(db)
+    model, _ = _model(db)
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == [
+        "broken.mp3",
+        "Intro",
+        "Intro",
+        "Middle",
+        "zebra song.mp3",
+    ]
+    model.sort(Column.DURATION, Qt.SortOrder.DescendingOrder)
+    assert _column(model, Column.DURATION)[:3] == ["1:02:05", "3:05", "3:05"]
+    model.sort(Column.STATUS, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.STATUS) == [
+        "Pending",
+        "In progress",
+        "Complete",
+        "Complete",
+        "Error",
+    ]
+    model.sort(Column.NUMBER, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.NUMBER) == ["1", "1", "2", "", ""]
+
+
+def test_sort_keeps_the_selection_on_the_same_track(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    model, _ = _model(db)
+    from PySide6.QtCore import QPersistentModelIndex
+
+    held = QPersistentModelIndex(model.index(model.position_of(ids["error"]), Column.TITLE))
+    model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    assert held.data() == "broken.mp3"
+    assert held.row() == 4
+
+
+def test_status_filters_and_search(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    mark_missing(db, ids["dup"], datetime(2024, 5, 1, 12, 0))
+    add_track(db, "/music/E/other.flac", "COMPLETE", title="Other", content_hash="h2")
+    add_track(db, "/music/E/other copy.flac", "COMPLETE", title="Other", content_hash="h2")
+    model, _ = _model(db)
+    model.sort(Column.PATH, Qt.SortOrder.AscendingOrder)
+
+    expectations = {
+        StatusFilter.ALL: 7,
+        StatusFilter.PENDING: 1,
+        StatusFilter.IN_PROGRESS: 2,
+        StatusFilter.COMPLETE: 3,
+        StatusFilter.ERRORS: 1,
+        StatusFilter.MISSING: 1,
+        # The missing copy of "Intro" is no longer a duplicate.
+        StatusFilter.DUPLICATES: 2,
+    }
+    for status_filter, count in expectations.items():
+        model.set_filter(status_filter, "")
+        assert model.rowCount() == count, status_filter
+
+    model.set_filter(StatusFilter.ERRORS, "")
+    assert _column(model, Column.PATH) == ["/music/C/broken.mp3"]
+    model.set_filter(StatusFilter.ALL, "bJÖRK")
+    assert _column(model, Column.TITLE) == ["Middle"]
+    model.set_filter(StatusFilter.ALL, "music/e other")
+    assert _column(model, Column.TITLE) == ["Other", "Other"]
+    model.set_filter(StatusFilter.DUPLICATES, "copy")
+    assert _column(model, Column.PATH) == ["/music/E/other copy.flac"]
+
+
+def test_live_changes_follow_the_filter(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    model, seq = _model(db)
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    model.set_filter(StatusFilter.ERRORS, "")
+    assert model.rowCount() == 1
+
+    set_status(db, ids["progress"], "ERROR", "art: embedded image is corrupt")
+    set_status(db, ids["error"], "PENDING")
+    changed, seq = rows_changed_since(db, seq)
+    model.apply_changes(changed)
+    assert _column(model, Column.TITLE) == ["Middle"]
+    assert model.counts().by_kind[Kind.ERROR] == 1
+    assert model.counts().by_kind[Kind.PENDING] == 2
+
+    model.set_filter(StatusFilter.ALL, "")
+    add_track(db, "/music/A/aaa.flac", "PENDING", title="Aardvark")
+    changed, seq = rows_changed_since(db, seq)
+    model.apply_changes(changed)
+    assert _column(model, Column.TITLE)[0] == "Aardvark"
+    assert model.counts().total == 6
+
+
+def test_duplicate_count_follows_hash_changes(qapp, db: Database) -> None:
+    ids = mixed_library(db)
+    model, seq = _model(db)
+    model.set_filter(StatusFilter.DUPLICATES, "")
+    assert model.counts().duplicates == 2
+    assert model.rowCount() == 2
+
+    with db.write() as session:
+        from mus_desktop.library.models import Track
+
+        session.get(Track, ids["pending"]).content_hash = "h1"
+    changed, seq = rows_changed_since(db, seq)
+    model.apply_changes(changed)
+    assert model.counts().duplicates == 3
+    assert model.rowCount() == 3
+
+    mark_missing(db, ids["dup"], datetime(2024, 1, 1))
+    mark_missing(db, ids["pending"], datetime(2024, 1, 1))
+    changed, seq = rows_changed_since(db, seq)
+    model.apply_changes(changed)
+    assert model.counts().duplicates == 0
+    assert model.rowCount() == 0
