@@ -9,10 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
 from mus_desktop.library.engine import Database, open_database
+from mus_desktop.library.queries import status_counts
+
+if TYPE_CHECKING:
+    from mus_desktop.runtime.backend import Backend
 
 
 class UsageError(Exception):
@@ -28,35 +34,118 @@ def _open(settings: Settings) -> Database:
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.library.scanner import scan
+    from mus_desktop.processing.service import queue_scanned, reconcile
+    from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
     report = scan(db, args.paths)
-    for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    print(report.summary())
     if report.fatal:
+        for problem in report.problems:
+            print(f"mus: {problem}", file=sys.stderr)
         return 1
+    with start_backend(settings, start_workers=args.wait) as backend:
+        queue_scanned(report, backend.queue, settings)
+        for problem in report.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        print(report.summary())
+        if backend.queue is None:
+            return 1 if args.wait else 0
+        if not args.wait:
+            if report.to_process and backend.live_workers() == 0:
+                print(
+                    f"{len(report.to_process)} track(s) queued; no worker is running: "
+                    "open mus or run `mus worker`"
+                )
+            return 0
+        reconcile(db, backend.queue, settings)
+        _wait_until_final(db, backend, settings)
+    counts = status_counts(db)
+    print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
     return 0
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from mus_desktop.library.queries import status_counts
+def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> None:
+    """A progress bar until no present track is left unfinished. When nothing
+    is queued or running yet tracks remain (work lost), reconcile again."""
+    from tqdm import tqdm
 
+    from mus_desktop.library.queries import count_unfinished
+    from mus_desktop.processing.service import reconcile
+
+    remaining = count_unfinished(db)
+    idle_polls = 0
+    with tqdm(total=remaining, unit="track", desc="processing", disable=None) as bar:
+        while remaining:
+            time.sleep(0.2)
+            now_remaining = count_unfinished(db)
+            bar.update(max(0, remaining - now_remaining))
+            if now_remaining == remaining and backend.queue_depth() == 0:
+                idle_polls += 1
+                if idle_polls % 50 == 0:  # 10 s without progress or queued work
+                    reconcile(db, backend.queue, settings)
+            else:
+                idle_polls = 0
+            remaining = now_remaining
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     counts = status_counts(_open(settings))
     if args.json:
         print(json.dumps(counts, indent=2))
     else:
         for name, value in counts.items():
-            print(f"{name:>14}: {value}")
+            print(f"{name:>16}: {value}")
     return 0
 
 
-def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.processing.service import retry_tracks
+    from mus_desktop.runtime.backend import start_backend
+
+    if not args.all and not args.ids:
+        raise UsageError("retry: give track ids or --all")
     db = _open(settings)
+    with start_backend(settings, start_workers=False) as backend:
+        count = retry_tracks(db, backend.queue, None if args.all else args.ids, settings)
+        print(f"{count} errored track(s) queued again")
+        if backend.queue is None:
+            print(f"mus: {backend.describe()}; they run once it is back", file=sys.stderr)
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.processing.service import reconcile
+    from mus_desktop.runtime.backend import start_backend
+
+    db = _open(settings)
+    with start_backend(settings, start_workers=False) as backend:
+        if backend.queue is None:
+            raise UsageError(backend.describe())
+        count = reconcile(db, backend.queue, settings)
+    print(f"{count} track(s) whose work was lost queued again")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.runtime.broker import BrokerError
+    from mus_desktop.runtime.workers import run_worker
+
+    try:
+        return run_worker(settings, burst=args.burst)
+    except BrokerError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.runtime.backend import probe_broker
+
+    db = _open(settings)
+    broker = probe_broker(settings)
     report: dict[str, object] = {
         "database": str(settings.db_path),
         "pragmas": db.pragmas(),
         "cache_dir": str(settings.cache_dir),
+        "broker": broker,
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -65,6 +154,12 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         for name, value in db.pragmas().items():
             print(f"  {name:<13}{value}")
         print(f"cache:         {report['cache_dir']}")
+        print(f"broker:        {broker['url'] or 'private (not started)'}")
+        answer = "yes" if broker["answers"] else f"no ({broker['reason']})"
+        print(f"  answers:     {answer}")
+        if broker["answers"]:
+            print(f"  workers:     {broker['live_workers']}")
+            print(f"  queue depth: {broker['queue_depth']}")
     return 0
 
 
@@ -81,9 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--wait", action="store_true", help="block until every track is final")
     p_import.set_defaults(func=cmd_import)
 
+    p_retry = sub.add_parser("retry", help="queue errored tracks again")
+    p_retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    p_retry.add_argument("--all", action="store_true", help="every errored track")
+    p_retry.set_defaults(func=cmd_retry)
+
+    p_reconcile = sub.add_parser("reconcile", help="queue again tracks whose work was lost")
+    p_reconcile.set_defaults(func=cmd_reconcile)
+
     p_status = sub.add_parser("status", help="counts by status, missing and duplicates")
     p_status.add_argument("--json", action="store_true")
     p_status.set_defaults(func=cmd_status)
+
+    p_worker = sub.add_parser("worker", help="run a worker on the configured broker")
+    p_worker.add_argument("--burst", action="store_true", help="quit when the queue is empty")
+    p_worker.set_defaults(func=cmd_worker)
 
     p_doctor = sub.add_parser("doctor", help="database, PRAGMAs, broker and workers")
     p_doctor.add_argument("--json", action="store_true")

@@ -7,6 +7,7 @@ as one line that names the variable.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def load_settings() -> Settings:
     """Read the settings; raises ConfigError naming the variable at fault."""
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, APP_ORG))
     cache_default = Path(platformdirs.user_cache_dir(APP_NAME, APP_ORG))
-    runtime_default = Path(platformdirs.user_runtime_dir(APP_NAME, APP_ORG))
+    with warnings.catch_warnings():  # no XDG_RUNTIME_DIR: platformdirs' /tmp fallback is fine
+        warnings.simplefilter("ignore")
+        runtime_default = Path(platformdirs.user_runtime_dir(APP_NAME, APP_ORG))
     log_default = Path(platformdirs.user_log_dir(APP_NAME, APP_ORG))
     return Settings(
         db_path=_path_var("MUS_DB", data_dir / "library.db"),

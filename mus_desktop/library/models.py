@@ -58,6 +58,9 @@ class Track(Base):
     last_error_message: Mapped[str | None] = mapped_column(Text)
     # The stage that failed, so a retry resumes there rather than from scratch.
     failed_stage: Mapped[str | None] = mapped_column(String(20))
+    # Batches started on this track without reaching a final state: a file that
+    # keeps killing its worker is isolated and, after a few tries, put in ERROR.
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     title: Mapped[str | None] = mapped_column(Text)
     artist: Mapped[str | None] = mapped_column(Text)

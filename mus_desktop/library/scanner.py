@@ -285,6 +285,7 @@ def _apply(session: Session, plan: _Plan, report: ScanReport) -> None:
                 processing_status=pending,
                 failed_stage=None,
                 last_error_message=None,
+                attempts=0,
             )
         )
         report.to_process.append(track.id)

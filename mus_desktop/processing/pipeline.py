@@ -1,0 +1,293 @@
+"""The batch job: runs the stages over a batch of tracks.
+
+Each stage runs over the whole batch and then writes the whole batch's results
+in one short `BEGIN IMMEDIATE` transaction, so the per-track cost of the queue
+and of the database is a small fraction of the per-track work:
+
+    PENDING --metadata+hash--> METADATA_DONE --art--> ART_DONE --finish--> COMPLETE
+
+A file's failure is that file's ERROR (with a message a person can act on);
+the rest of the batch carries on. Only failures that are not the file's fault
+(the database busy beyond its timeout) raise, so RQ's Retry runs the job again.
+
+A file that kills its worker (a crash in a C library, an OOM kill, SIGKILL)
+cannot report anything. Every batch therefore counts an attempt on its
+tracks before it starts; a track that already has one is split off into a job
+of its own, and one that keeps failing alone ends in ERROR.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from mus_desktop.config import Settings, load_settings
+from mus_desktop.library.engine import Database, open_database
+from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
+from mus_desktop.library.paths import display_path
+from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
+from mus_desktop.processing.errors import StageError, stage_error_from_os
+from mus_desktop.processing.hashing import content_hash
+from mus_desktop.processing.metadata import TrackMetadata, read_metadata
+
+MAX_SOLO_ATTEMPTS = 3
+PENDING = ProcessingStatus.PENDING.value
+METADATA_DONE = ProcessingStatus.METADATA_DONE.value
+ART_DONE = ProcessingStatus.ART_DONE.value
+COMPLETE = ProcessingStatus.COMPLETE.value
+ERROR = ProcessingStatus.ERROR.value
+
+
+@dataclass
+class _Item:
+    id: int
+    path: str
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class _MetadataResult:
+    metadata: TrackMetadata
+    content_hash: str
+    size: int
+    mtime_ns: int
+
+
+@cache
+def _database(db_path: Path) -> Database:
+    """One engine per worker process (and per forked work horse)."""
+    return open_database(db_path)
+
+
+def _fail(stage: str, exc: Exception) -> StageError:
+    if isinstance(exc, StageError):
+        return exc
+    return StageError(stage, "unexpected error", f"{type(exc).__name__}: {exc}")
+
+
+def _check_root(path: str, settings: Settings) -> None:
+    if settings.music_roots and not any(
+        Path(path).is_relative_to(root) for root in settings.music_roots
+    ):
+        raise StageError("metadata", "outside the music folders", display_path(path))
+
+
+def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult | StageError:
+    try:
+        _check_root(item.path, settings)
+        before = os.stat(item.path)
+        metadata = read_metadata(item.path)
+        digest = content_hash(item.path)
+        return _MetadataResult(metadata, digest, before.st_size, before.st_mtime_ns)
+    except OSError as exc:
+        return stage_error_from_os("metadata", exc)
+    except Exception as exc:  # one bad file never fails its batch
+        return _fail("metadata", exc)
+
+
+def _make_art(item: _Item, settings: Settings) -> tuple[str, str] | StageError | None:
+    try:
+        _check_root(item.path, settings)
+        image: ArtworkImage | None = find_artwork(item.path)
+        if image is None:
+            return None
+        return make_thumbnail(image, settings.thumbnail_dir), image.source
+    except OSError as exc:
+        return stage_error_from_os("art", exc)
+    except Exception as exc:
+        return _fail("art", exc)
+
+
+def _error_values(error: StageError) -> dict[str, object]:
+    return {
+        "processing_status": ERROR,
+        "last_error_message": str(error),
+        "failed_stage": error.stage,
+        "attempts": 0,
+        "updated_at": utcnow(),
+    }
+
+
+def _merge_into_missing(session: Session, item: _Item, result: _MetadataResult) -> int | None:
+    """DESIGN.md identity rule 4: a new track whose content equals a missing
+    track's is that track, moved across filesystems. The old id takes over the
+    new file; the new row goes. Returns the id that lives on, if merged."""
+    old_id = session.scalar(
+        select(Track.id)
+        .where(
+            Track.content_hash == result.content_hash,
+            Track.missing_since.is_not(None),
+            Track.id != item.id,
+        )
+        .order_by(Track.id)
+        .limit(1)
+    )
+    if old_id is None:
+        return None
+    new = session.execute(
+        select(Track.path, Track.device, Track.inode).where(Track.id == item.id)
+    ).one()
+    session.execute(delete(Track).where(Track.id == item.id))
+    session.execute(
+        update(Track)
+        .where(Track.id == old_id)
+        .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
+    )
+    return old_id
+
+
+def _write_metadata(
+    db: Database, results: dict[int, tuple[_Item, _MetadataResult | StageError]]
+) -> None:
+    with db.write() as session:
+        for item, result in results.values():
+            if isinstance(result, StageError):
+                session.execute(
+                    update(Track).where(Track.id == item.id).values(**_error_values(result))
+                )
+                item.status = ERROR
+                continue
+            merged_id = _merge_into_missing(session, item, result)
+            if merged_id is not None:
+                item.id = merged_id
+            meta = result.metadata
+            session.execute(
+                update(Track)
+                .where(Track.id == item.id)
+                .values(
+                    title=meta.title,
+                    artist=meta.artist,
+                    album=meta.album,
+                    album_artist=meta.album_artist,
+                    track_number=meta.track_number,
+                    disc_number=meta.disc_number,
+                    year=meta.year,
+                    genre=meta.genre,
+                    duration=meta.duration,
+                    bitrate=meta.bitrate,
+                    sample_rate=meta.sample_rate,
+                    channels=meta.channels,
+                    format=meta.format,
+                    content_hash=result.content_hash,
+                    size=result.size,
+                    mtime_ns=result.mtime_ns,
+                    processing_status=METADATA_DONE,
+                    last_error_message=None,
+                    failed_stage=None,
+                    updated_at=utcnow(),
+                )
+            )
+            item.status = METADATA_DONE
+
+
+def _write_art(
+    db: Database, results: list[tuple[_Item, tuple[str, str] | StageError | None]]
+) -> None:
+    with db.write() as session:
+        for item, result in results:
+            if isinstance(result, StageError):
+                values = _error_values(result)
+                item.status = ERROR
+            else:
+                artwork_hash, source = result if result else (None, None)
+                values = {
+                    "artwork_hash": artwork_hash,
+                    "artwork_source": source,
+                    "processing_status": ART_DONE,
+                    "updated_at": utcnow(),
+                }
+                item.status = ART_DONE
+            session.execute(update(Track).where(Track.id == item.id).values(**values))
+
+
+def _finish(db: Database, items: list[_Item]) -> None:
+    done = [item.id for item in items if item.status == ART_DONE]
+    if not done:
+        return
+    with db.write() as session:
+        session.execute(
+            update(Track)
+            .where(Track.id.in_(done), Track.processing_status == ART_DONE)
+            .values(processing_status=COMPLETE, attempts=0, updated_at=utcnow())
+        )
+    for item in items:
+        if item.status == ART_DONE:
+            item.status = COMPLETE
+
+
+def _claim(db: Database, track_ids: Sequence[int]) -> list[_Item]:
+    """Load the batch's unfinished tracks and count an attempt on them."""
+    with db.write() as session:
+        rows = session.execute(
+            select(Track.id, Track.path, Track.processing_status, Track.attempts).where(
+                Track.id.in_(list(track_ids)), Track.processing_status.not_in(FINAL_STATUSES)
+            )
+        ).all()
+        items = [_Item(*row) for row in rows]
+        if items:
+            session.execute(
+                update(Track)
+                .where(Track.id.in_([item.id for item in items]))
+                .values(attempts=Track.attempts + 1)
+            )
+    return items
+
+
+def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
+    """Split off tracks whose earlier batch died; give up on repeat offenders."""
+    from mus_desktop.processing.service import enqueue_current
+
+    if len(items) == 1:
+        item = items[0]
+        if item.attempts >= MAX_SOLO_ATTEMPTS:
+            error = StageError(
+                _stage_of(item.status),
+                "worker stopped while processing this file",
+                f"{item.attempts} times; the file may crash the audio or image library",
+            )
+            with db.write() as session:
+                session.execute(
+                    update(Track).where(Track.id == item.id).values(**_error_values(error))
+                )
+            return []
+        return items
+    suspects = [item for item in items if item.attempts > 0]
+    if suspects:
+        enqueue_current([[item.id] for item in suspects])
+    return [item for item in items if item.attempts == 0]
+
+
+def _stage_of(status: str) -> str:
+    return "art" if status in (METADATA_DONE, ART_DONE) else "metadata"
+
+
+def process_batch(track_ids: list[int]) -> dict[str, int]:
+    """The RQ job: bring each track of the batch to a final state.
+
+    Returns counts for the job's result: complete, error, skipped.
+    """
+    settings = load_settings()
+    db = _database(settings.db_path)
+    items = _isolate_suspects(db, _claim(db, track_ids))
+
+    needs_metadata = [item for item in items if item.status == PENDING]
+    if needs_metadata:
+        _write_metadata(
+            db, {item.id: (item, _read_metadata(item, settings)) for item in needs_metadata}
+        )
+    needs_art = [item for item in items if item.status == METADATA_DONE]
+    if needs_art:
+        _write_art(db, [(item, _make_art(item, settings)) for item in needs_art])
+    _finish(db, items)
+    return {
+        "complete": sum(item.status == COMPLETE for item in items),
+        "error": sum(item.status == ERROR for item in items),
+        "skipped": len(track_ids) - len(items),
+    }

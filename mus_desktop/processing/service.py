@@ -1,0 +1,189 @@
+"""What the CLI and the window ask of processing: import, retry, reconcile.
+
+The database is the truth and the broker only carries work, so each of these
+first records its change in the database, then enqueues. If the broker is
+down, nothing is lost: the tracks wait in a non-final state and the next
+reconcile (run at every start) queues them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from redis.exceptions import RedisError
+from rq import Queue, Retry, Worker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from sqlalchemy import case, select, update
+
+from mus_desktop.config import Settings
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import ProcessingStatus, Track
+from mus_desktop.library.queries import unfinished_ids
+from mus_desktop.library.scanner import ScanReport, scan
+from mus_desktop.processing.queue import JOB_FUNCTION, batch_sizes_for, batched
+
+log = logging.getLogger(__name__)
+
+# Transient failures only (database busy beyond its timeout, a broker hiccup):
+# a broken file is an ERROR inside the job, never a failed job.
+JOB_RETRY = Retry(max=3)
+RESULT_TTL = 3600
+FAILURE_TTL = 7 * 24 * 3600
+# A remote worker that has not sent a heartbeat for this long is taken for dead.
+HEARTBEAT_GRACE = timedelta(seconds=120)
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker did not take the work; the tracks stay recorded and pending."""
+
+
+def enqueue(queue: Queue, track_ids: Sequence[int], settings: Settings) -> int:
+    """Queue `track_ids` in batches; returns the number of jobs."""
+    if not track_ids:
+        return 0
+    size = batch_sizes_for(len(track_ids), max(1, settings.workers), settings.batch_size)
+    return enqueue_batches(queue, batched(track_ids, size), settings.job_timeout)
+
+
+def enqueue_batches(queue: Queue, batches: Sequence[Sequence[int]], timeout: int) -> int:
+    jobs = [
+        Queue.prepare_data(
+            JOB_FUNCTION,
+            args=(list(batch),),
+            timeout=timeout,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            retry=JOB_RETRY,
+            description=f"process {len(batch)} track(s)",
+        )
+        for batch in batches
+    ]
+    try:
+        with queue.connection.pipeline() as pipe:
+            queue.enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+    except RedisError as exc:
+        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+    return len(jobs)
+
+
+def enqueue_current(batches: Sequence[Sequence[int]]) -> None:
+    """From inside a job: queue more batches on the job's own queue."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("enqueue_current() is only for code running in a job")
+    queue = Queue(job.origin, connection=job.connection, serializer=JSONSerializer)
+    enqueue_batches(queue, batches, job.timeout or 600)
+
+
+def import_paths(
+    db: Database, queue: Queue | None, paths: Sequence[str | Path], settings: Settings
+) -> ScanReport:
+    """Scan `paths`, record what changed and queue what needs work."""
+    report = scan(db, paths)
+    queue_scanned(report, queue, settings)
+    return report
+
+
+def queue_scanned(report: ScanReport, queue: Queue | None, settings: Settings) -> None:
+    """Queue the tracks a scan found to need work; a missing broker becomes a
+    problem in the report, never an exception (the tracks are recorded)."""
+    if not report.to_process:
+        return
+    if queue is None:
+        report.problems.append(
+            f"{len(report.to_process)} track(s) recorded; no broker, so they are "
+            "processed when it is available"
+        )
+        return
+    try:
+        enqueue(queue, report.to_process, settings)
+    except BrokerUnavailable as exc:
+        report.problems.append(
+            f"{exc}; {len(report.to_process)} track(s) recorded and processed once it is back"
+        )
+
+
+def retry_tracks(
+    db: Database, queue: Queue | None, track_ids: Sequence[int] | None, settings: Settings
+) -> int:
+    """Put errored tracks (all of them when `track_ids` is None) back at the
+    stage that failed and queue them. Returns how many were put back."""
+    error = ProcessingStatus.ERROR.value
+    with db.write() as session:
+        query = select(Track.id).where(Track.processing_status == error)
+        if track_ids is not None:
+            query = query.where(Track.id.in_(list(track_ids)))
+        ids = list(session.scalars(query.order_by(Track.id)))
+        if ids:
+            session.execute(
+                update(Track)
+                .where(Track.id.in_(ids))
+                .values(
+                    processing_status=case(
+                        (Track.failed_stage == "art", ProcessingStatus.METADATA_DONE.value),
+                        else_=ProcessingStatus.PENDING.value,
+                    ),
+                    last_error_message=None,
+                    failed_stage=None,
+                    attempts=0,
+                )
+            )
+    if ids and queue is not None:
+        enqueue(queue, ids, settings)
+    return len(ids)
+
+
+def _worker_alive(worker: Worker) -> bool:
+    if worker.hostname == socket.gethostname() and worker.pid:
+        try:
+            os.kill(worker.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    if worker.last_heartbeat is None:
+        return False
+    heartbeat = worker.last_heartbeat
+    if heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=UTC)
+    return datetime.now(UTC) - heartbeat < HEARTBEAT_GRACE
+
+
+def ids_in_flight(queue: Queue) -> set[int]:
+    """Track ids in queued jobs and in jobs that a live worker is running."""
+    job_ids = list(queue.get_job_ids())
+    for worker in Worker.all(queue=queue):
+        current = worker.get_current_job_id()
+        if current and _worker_alive(worker):
+            job_ids.append(current)
+    ids: set[int] = set()
+    for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):
+        if job is not None and job.args:
+            ids.update(int(track_id) for track_id in job.args[0])
+    return ids
+
+
+def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
+    """Queue every unfinished track whose work is neither queued nor running
+    (the broker was flushed or restarted, a worker was killed). Returns how
+    many tracks were queued."""
+    if queue is None:
+        return 0
+    try:
+        lost = sorted(set(unfinished_ids(db)) - ids_in_flight(queue))
+    except RedisError as exc:
+        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+    enqueue(queue, lost, settings)
+    if lost:
+        log.info("reconcile queued %d track(s) whose work was lost", len(lost))
+    return len(lost)
