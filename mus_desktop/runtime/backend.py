@@ -1,0 +1,195 @@
+"""The backend the app and the CLI use: a broker, a queue and (maybe) local workers.
+
+`start_backend` never raises because the broker is down: the window must still
+open and browse the library. It returns a Backend whose `queue` is None and
+whose `describe()` says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from redis import Redis
+from redis import exceptions as redis_errors
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from rq import Queue, worker_registration
+
+from mus_desktop.config import Settings
+from mus_desktop.processing.queue import make_queue
+from mus_desktop.runtime.broker import BrokerError, PrivateBroker, ping, redact_url
+from mus_desktop.runtime.workers import LocalWorkerPool
+
+log = logging.getLogger(__name__)
+
+
+def _client(url: str) -> Redis:
+    """A client that gives up within seconds when the broker is gone (redis-py's default
+    retries ten times with backoff), so a status line never hangs the window."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2.0,
+        socket_timeout=10.0,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2),
+    )
+
+
+def _live_workers(queue: Queue) -> int:
+    """RQ workers registered for `queue` whose heartbeat key has not expired.
+
+    A worker killed with SIGKILL stays in the registry set until someone cleans
+    it; its own key expires with its heartbeat, so only keys that exist count.
+    """
+    keys = list(worker_registration.get_keys(queue=queue))
+    if not keys:
+        return 0
+    pipe = queue.connection.pipeline(transaction=False)
+    for key in keys:
+        pipe.exists(key)
+    return sum(1 for exists in pipe.execute() if exists)
+
+
+@dataclass
+class Backend:
+    """Where work goes: `queue` is None when the broker cannot be reached."""
+
+    settings: Settings
+    url: str | None
+    private: bool
+    redis: Redis | None = None
+    queue: Queue | None = None
+    error: str | None = None
+    _broker: PrivateBroker | None = field(default=None, repr=False)
+    _pool: LocalWorkerPool | None = field(default=None, repr=False)
+
+    def describe(self) -> str:
+        """One line for a status bar: '3 workers on private broker', 'broker unreachable: …'."""
+        if self.queue is None or self.url is None:
+            reason = (self.error or "unknown reason").splitlines()[0]
+            return f"broker unreachable: {reason}"
+        count = self.live_workers()
+        where = "private broker" if self.private else redact_url(self.url)
+        return f"{count} worker{'' if count == 1 else 's'} on {where}"
+
+    def live_workers(self) -> int:
+        """RQ workers registered for this library's queue (ours or anyone's)."""
+        if self.queue is None:
+            return 0
+        try:
+            return _live_workers(self.queue)
+        except redis_errors.RedisError:
+            return 0
+
+    def queue_depth(self) -> int:
+        """Jobs waiting in the queue (not those being worked on)."""
+        if self.queue is None:
+            return 0
+        try:
+            return self.queue.count
+        except redis_errors.RedisError:
+            return 0
+
+    @property
+    def started_workers(self) -> int:
+        """How many of the live workers this backend started."""
+        return self._pool.alive() if self._pool else 0
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the workers and the private broker this backend started.
+
+        Workers get `timeout` seconds to finish their jobs. A broker still used
+        by someone else (another app instance and its workers) is left running,
+        and so is anything another instance started.
+        """
+        if self._pool is not None:
+            self._pool.stop(timeout)
+            self._pool = None
+        if self.redis is not None:
+            self.redis.close()
+            self.redis.connection_pool.disconnect()
+        broker, self._broker = self._broker, None
+        if broker is None or not broker.started_here:
+            return
+        others = broker.other_clients()
+        if others:
+            log.info("leaving the private broker running: %d other clients use it", others)
+            return
+        broker.stop()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_backend(settings: Settings, *, start_workers: bool = True) -> Backend:
+    """Connect to the configured broker, or the private one (starting it if need be).
+
+    With `start_workers`, starts local workers until `settings.workers` are
+    live on this queue, counting workers that others (another app instance,
+    Supervisor) already run.
+    """
+    broker: PrivateBroker | None = None
+    if settings.redis_url:
+        url = settings.redis_url
+    else:
+        broker = PrivateBroker(settings.runtime_dir, settings.log_dir)
+        try:
+            url = broker.ensure_running()
+        except BrokerError as exc:
+            return Backend(settings, url=None, private=True, error=str(exc))
+    reason = ping(url, timeout=2.0)
+    if reason is not None:
+        return Backend(settings, url=url, private=broker is not None, error=reason)
+    redis = _client(url)
+    backend = Backend(
+        settings,
+        url=url,
+        private=broker is not None,
+        redis=redis,
+        queue=make_queue(redis, settings),
+        _broker=broker,
+    )
+    if start_workers and settings.workers > 0:
+        missing = settings.workers - backend.live_workers()
+        if missing > 0:
+            pool = LocalWorkerPool(settings, url, missing)
+            pool.start()
+            backend._pool = pool
+    return backend
+
+
+def probe_broker(settings: Settings) -> dict[str, object]:
+    """What `mus doctor` reports about the broker; starts nothing."""
+    private = not settings.redis_url
+    url = settings.redis_url or PrivateBroker(settings.runtime_dir, settings.log_dir).url
+    reason = ping(url, timeout=2.0)
+    report: dict[str, object] = {
+        "url": redact_url(url),
+        "private": private,
+        "answers": reason is None,
+        "reason": reason,
+        "live_workers": None,
+        "queue_depth": None,
+    }
+    if reason is not None:
+        if private:
+            report.update(url=None, reason="private broker not started")
+        return report
+    redis = _client(url)
+    try:
+        queue = make_queue(redis, settings)
+        report.update(live_workers=_live_workers(queue), queue_depth=queue.count)
+    except redis_errors.RedisError as exc:
+        report.update(answers=False, reason=str(exc))
+    finally:
+        redis.close()
+    return report

@@ -1,0 +1,136 @@
+"""RQ workers: the `mus worker` process and a pool of them run by the app.
+
+`mus worker` runs RQ's forking `Worker`, not `SimpleWorker`. Each job runs in a
+forked work horse: a segfault in a C library (a codec, an image decoder) kills
+only the horse, the job is marked failed and reconcile re-enqueues its tracks;
+and a horse stuck inside C code past the job timeout is killed, which
+SimpleWorker's SIGALRM cannot do (the signal handler waits for the C call to
+return). The fork costs a few milliseconds per job (see docs/runtime.md for the
+measured figures); a job is a batch of tens of tracks and takes seconds, so the
+cost is well under one percent. The batch job's module is imported before the
+first fork, so no horse pays for imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from redis import Redis
+from rq import Worker
+from rq.serializers import JSONSerializer
+
+from mus_desktop.config import Settings
+from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
+from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
+
+
+def resolve_broker_url(settings: Settings) -> str:
+    """The configured broker, else the private one (started if need be)."""
+    if settings.redis_url:
+        return settings.redis_url
+    return PrivateBroker(settings.runtime_dir, settings.log_dir).ensure_running()
+
+
+def _preload_job_module() -> None:
+    """Import the batch job's module once, so each forked work horse starts warm."""
+    module = JOB_FUNCTION.rpartition(".")[0]
+    if importlib.util.find_spec(module) is not None:
+        importlib.import_module(module)
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> int:
+    """Run one RQ worker on this library's queue until SIGTERM (or, with burst, until empty).
+
+    SIGTERM is RQ's warm shutdown: the running job finishes, then the worker
+    exits. Raises BrokerUnreachable if the broker does not answer.
+    """
+    url = resolve_broker_url(settings)
+    reason = ping(url, timeout=3.0)
+    if reason is not None:
+        raise BrokerUnreachable(url, reason)
+    _preload_job_module()
+    connection = Redis.from_url(url)
+    worker = Worker(
+        [make_queue(connection, settings)],
+        connection=connection,
+        serializer=JSONSerializer,
+    )
+    worker.work(burst=burst, logging_level="INFO")
+    return 0
+
+
+class LocalWorkerPool:
+    """`count` `mus worker` processes on `redis_url`, started and stopped by the app.
+
+    Each worker gets this process's environment (so MUS_DB and the rest carry
+    over) with MUS_REDIS_URL set, and appends its output to `workers.log` in
+    the log folder. Workers run in their own session, so a Ctrl+C in the
+    terminal that started the app does not reach them; `stop` ends them.
+    """
+
+    def __init__(self, settings: Settings, redis_url: str, count: int) -> None:
+        self.settings = settings
+        self.redis_url = redis_url
+        self.count = count
+        self.log_path = Path(settings.log_dir) / "workers.log"
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self._processes]
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "MUS_REDIS_URL": self.redis_url}
+        with open(self.log_path, "ab") as log:
+            for _ in range(self.count):
+                self._processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "mus_desktop", "worker"],
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+
+    def alive(self) -> int:
+        return sum(1 for process in self._processes if process.poll() is None)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Warm shutdown: running jobs get `timeout` seconds to finish.
+
+        Stragglers then get a second SIGTERM (RQ's cold shutdown, which also
+        kills the work horse) and finally SIGKILL.
+        """
+        self._signal_all(signal.SIGTERM)
+        if not self._wait_all(timeout):
+            # RQ ignores a repeated signal within a second of the first.
+            time.sleep(1.1)
+            self._signal_all(signal.SIGTERM)
+            if not self._wait_all(5.0):
+                self._signal_all(signal.SIGKILL)
+                self._wait_all(5.0)
+        self._processes = [process for process in self._processes if process.poll() is None]
+
+    def _signal_all(self, sig: signal.Signals) -> None:
+        for process in self._processes:
+            if process.poll() is None:
+                process.send_signal(sig)
+
+    def _wait_all(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        for process in self._processes:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                return False
+        return True
