@@ -388,7 +388,7 @@ def make_track(
     ``cover`` is embedded the format's native way (PNG or JPEG, told apart by its magic; any
     other bytes are declared as JPEG). ``pad_bytes`` adds that much tag padding (ID3 padding,
     a FLAC PADDING block, Vorbis comment padding, an MP4 ``free`` atom), so files reach a
-    realistic size cheaply while staying valid. FLAC caps one padding block at 16 MiB.
+    realistic size cheaply while staying valid (mutagen caps FLAC padding at 16 MiB).
     """
     data = _tagged_bytes(fmt, tags, seconds, cover, pad_bytes)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -600,16 +600,15 @@ def make_library(
     files of :func:`make_broken_files` go under ``root/Broken``. The same arguments give the
     same bytes.
     """
-    unknown = set(formats) - set(FORMATS)
-    if unknown or not formats:
+    if not formats or set(formats) - set(FORMATS):
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
+    if albums < 0 or tracks_per_album < 1:
+        raise ValueError("need albums >= 0 and tracks_per_album >= 1")
     rng = random.Random(seed)
     entries: list[ManifestEntry] = []
     for index in range(albums):
         planned = _plan_album(rng, index, tracks_per_album)
-        first = planned[0].tags if planned else None
-        if first is None:
-            continue
+        first = planned[0].tags
         folder = root / _safe_name(first.album_artist) / _safe_name(first.album)
         cover = make_cover(seed * 100_003 + index)
         fmt = formats[index % len(formats)]
