@@ -65,11 +65,11 @@ def kind_of(row: TrackRow) -> Kind:
 def stage_word(status: str) -> str:
     """The processing status in words, for the detail pane."""
     return {
-        "PENDING": "waiting to be read",
-        "METADATA_DONE": "tags read, cover next",
-        "ART_DONE": "cover found, finishing",
-        "COMPLETE": "complete",
-        "ERROR": "failed",
+        "PENDING": "Pending: waiting to be read",
+        "METADATA_DONE": "In progress: tags read, cover next",
+        "ART_DONE": "In progress: cover found, finishing",
+        "COMPLETE": "Complete",
+        "ERROR": "Error",
     }.get(status, status)
 
 
@@ -99,6 +99,12 @@ def status_icon(kind: Kind) -> QIcon:
 @cache
 def app_icon() -> QIcon:
     return QIcon(str(RESOURCES / "mus.svg"))
+
+
+@cache
+def action_icon(name: str) -> QIcon:
+    """A toolbar icon: resources/action-<name>.svg."""
+    return QIcon(str(RESOURCES / f"action-{name}.svg"))
 
 
 class StatusFilter(str, Enum):

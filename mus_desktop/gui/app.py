@@ -1,0 +1,70 @@
+"""`mus` / `mus gui`: the application object, the library, the window."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from mus_desktop import APP_NAME, APP_ORG
+from mus_desktop.config import Settings
+from mus_desktop.gui.status import app_icon
+from mus_desktop.library.engine import Database, open_database
+
+
+def application() -> QApplication:
+    """The QApplication, named so that QSettings paths are stable."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_ORG)
+    app.setApplicationDisplayName("mus")
+    app.setDesktopFileName("mus")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def open_error_box(settings: Settings, exc: BaseException) -> QMessageBox:
+    """The dialog for a library that cannot be opened: its path and SQLite's words.
+
+    The file is left exactly as it is; nothing here overwrites or deletes it.
+    """
+    box = QMessageBox(
+        QMessageBox.Icon.Critical,
+        "mus: cannot open the library",
+        f"The library database could not be opened:\n{settings.db_path}",
+        QMessageBox.StandardButton.Close,
+    )
+    words = str(getattr(exc, "orig", None) or exc)
+    box.setInformativeText(
+        f"SQLite says: {words}\n\n"
+        "The file has not been changed. If another program holds it, close that "
+        "program; if it is damaged, restore it from a backup or point MUS_DB elsewhere."
+    )
+    return box
+
+
+def try_open(settings: Settings) -> Database | BaseException:
+    try:
+        return open_database(settings.db_path)
+    except Exception as exc:  # locked, read-only, corrupt: SQLite's words go in the dialog
+        return exc
+
+
+def run_gui(settings: Settings) -> int:
+    """Open the window; returns the exit status once it is closed."""
+    app = application()
+    db = try_open(settings)
+    if isinstance(db, BaseException):
+        open_error_box(settings, db).exec()
+        return 1
+    from mus_desktop.gui.window import MainWindow
+
+    window = MainWindow(settings, db)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
+        db.dispose()

@@ -1,0 +1,311 @@
+"""The detail pane: everything about the selected track.
+
+Reading the track and decoding its cover happen on a QThreadPool thread
+(QImage is safe there, QPixmap is not); the result comes back by a signal
+tagged with a request number, so a slow answer for a track the user has
+already left is dropped.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mus_desktop.gui.model import format_duration
+from mus_desktop.gui.status import Kind, action_icon, stage_word, status_icon
+from mus_desktop.library.engine import Database
+from mus_desktop.library.rows import TrackDetail, track_detail
+
+COVER_SIZE = 200
+
+FIELDS = (
+    "Missing since",
+    "Last seen at",
+    "Track",
+    "Disc",
+    "Year",
+    "Genre",
+    "Album artist",
+    "Duration",
+    "Format",
+    "Bitrate",
+    "Sample rate",
+    "Channels",
+    "Size",
+    "Path",
+    "Device / inode",
+    "Content hash",
+    "Added",
+    "Updated",
+)
+
+
+class _Signals(QObject):
+    ready = Signal(int, object, object)
+    """(request number, TrackDetail | None, QImage | None)"""
+    failed = Signal(int, str)
+
+
+class _LoadDetail(QRunnable):
+    def __init__(
+        self, request: int, db: Database, track_id: int, thumbnails: Path, signals: _Signals
+    ) -> None:
+        super().__init__()
+        self._request = request
+        self._db = db
+        self._track_id = track_id
+        self._thumbnails = thumbnails
+        self._signals = signals
+
+    def run(self) -> None:
+        try:
+            detail = track_detail(self._db, self._track_id)
+        except Exception as exc:  # a locked database: the pane says so
+            self._signals.failed.emit(self._request, str(exc))
+            return
+        image = None
+        if detail is not None and detail.artwork_hash:
+            decoded = QImage(str(self._thumbnails / f"{detail.artwork_hash}.jpg"))
+            if not decoded.isNull():
+                image = decoded.scaled(
+                    COVER_SIZE,
+                    COVER_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+        self._signals.ready.emit(self._request, detail, image)
+
+
+def _when(moment: datetime | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _grouped(digest: str | None) -> str:
+    """A long hex digest in groups of 16, so that it can wrap in a narrow pane."""
+    if not digest:
+        return ""
+    return " ".join(digest[start : start + 16] for start in range(0, len(digest), 16))
+
+
+def status_text(detail: TrackDetail) -> str:
+    """The status line: the word, the stage, and for a missing file what it was."""
+    stage = stage_word(detail.status)
+    if detail.missing_since is not None:
+        return f"Missing (was {stage.lower()})"
+    if detail.status == "ERROR" and detail.failed_stage:
+        return f"Error in the {detail.failed_stage} stage"
+    return stage
+
+
+def _kind(detail: TrackDetail) -> Kind:
+    if detail.missing_since is not None:
+        return Kind.MISSING
+    return {
+        "COMPLETE": Kind.COMPLETE,
+        "ERROR": Kind.ERROR,
+        "PENDING": Kind.PENDING,
+    }.get(detail.status, Kind.IN_PROGRESS)
+
+
+def field_values(detail: TrackDetail) -> dict[str, str]:
+    """The pane's fields as text; empty strings are hidden."""
+    inode = "" if detail.inode is None else f"{detail.device} / {detail.inode}"
+    return {
+        "Track": "" if detail.track_number is None else str(detail.track_number),
+        "Disc": "" if detail.disc_number is None else str(detail.disc_number),
+        "Year": "" if detail.year is None else str(detail.year),
+        "Genre": detail.genre or "",
+        "Album artist": detail.album_artist or "",
+        "Duration": format_duration(detail.duration),
+        "Format": detail.format or "",
+        "Bitrate": "" if detail.bitrate is None else f"{round(detail.bitrate / 1000)} kbit/s",
+        "Sample rate": "" if detail.sample_rate is None else f"{detail.sample_rate} Hz",
+        "Channels": "" if detail.channels is None else str(detail.channels),
+        "Size": _size(detail.size),
+        "Path": "" if detail.missing_since is not None else detail.path,
+        "Device / inode": inode,
+        "Content hash": _grouped(detail.content_hash),
+        "Added": _when(detail.added_at),
+        "Updated": _when(detail.updated_at),
+        "Missing since": _when(detail.missing_since),
+        "Last seen at": detail.path if detail.missing_since is not None else "",
+    }
+
+
+def _value_label() -> QLabel:
+    label = QLabel()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+class DetailPane(QScrollArea):
+    retryRequested = Signal(int)
+
+    def __init__(self, db: Database, thumbnails: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._db = db
+        self._thumbnails = thumbnails
+        self._request = 0
+        self._track_id: int | None = None
+        self._signals = _Signals(self)
+        self._signals.ready.connect(self._show)
+        self._signals.failed.connect(self._show_failure)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMinimumWidth(300)
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.cover = QLabel("No cover")
+        self.cover.setFixedSize(COVER_SIZE, COVER_SIZE)
+        self.cover.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.cover.setFrameShape(QFrame.Shape.StyledPanel)
+        layout.addWidget(self.cover, 0, Qt.AlignmentFlag.AlignHCenter)
+
+        self.title = _value_label()
+        title_font = QFont(self.title.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.3)
+        title_font.setBold(True)
+        self.title.setFont(title_font)
+        self.subtitle = _value_label()
+        status_row = QHBoxLayout()
+        self.status_icon = QLabel()
+        self.status_word = QLabel()
+        status_row.addWidget(self.status_icon)
+        status_row.addWidget(self.status_word, 1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addLayout(status_row)
+
+        self.error_box = QFrame()
+        self.error_box.setFrameShape(QFrame.Shape.StyledPanel)
+        error_layout = QVBoxLayout(self.error_box)
+        self.error = _value_label()
+        self.retry_button = QPushButton(action_icon("retry"), "Retry")
+        self.retry_button.setToolTip("Queue this track again from the stage that failed")
+        self.retry_button.clicked.connect(self._retry)
+        error_layout.addWidget(self.error)
+        error_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.error_box)
+
+        self.duplicates_title = QLabel("<b>Duplicates</b> (same content)")
+        self.duplicates = _value_label()
+        layout.addWidget(self.duplicates_title)
+        layout.addWidget(self.duplicates)
+
+        self._form = QFormLayout()
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._form.setVerticalSpacing(2)
+        self.fields: dict[str, QLabel] = {}
+        for name in FIELDS:
+            self.fields[name] = _value_label()
+            self._form.addRow(name, self.fields[name])
+        layout.addLayout(self._form)
+
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.show_track(None)
+
+    def set_palette_tint(self, colours: dict[Kind, QColor]) -> None:
+        """Tint the error box like an error row (palette-aware)."""
+        palette = self.error_box.palette()
+        palette.setColor(QPalette.ColorRole.Window, colours[Kind.ERROR])
+        self.error_box.setPalette(palette)
+        self.error_box.setAutoFillBackground(True)
+
+    @property
+    def track_id(self) -> int | None:
+        return self._track_id
+
+    def show_track(self, track_id: int | None) -> None:
+        """Show `track_id` (None: nothing selected); the data arrives later."""
+        self._request += 1
+        self._track_id = track_id
+        if track_id is None:
+            self._clear("Select a track to see its details.")
+            return
+        QThreadPool.globalInstance().start(
+            _LoadDetail(self._request, self._db, track_id, self._thumbnails, self._signals)
+        )
+
+    def refresh(self) -> None:
+        """Read the shown track again (it changed in the database)."""
+        if self._track_id is not None:
+            self.show_track(self._track_id)
+
+    def _clear(self, message: str) -> None:
+        self.title.setText(message)
+        self.subtitle.clear()
+        self.status_icon.clear()
+        self.status_word.clear()
+        self.cover.setPixmap(QPixmap())
+        self.cover.setText("No cover")
+        self.error_box.hide()
+        for name in FIELDS:
+            self._form.setRowVisible(self.fields[name], False)
+        self.duplicates_title.hide()
+        self.duplicates.hide()
+
+    @Slot(int, str)
+    def _show_failure(self, request: int, message: str) -> None:
+        if request == self._request:
+            self._clear(f"Cannot read this track: {message}")
+
+    @Slot(int, object, object)
+    def _show(self, request: int, detail: TrackDetail | None, image: QImage | None) -> None:
+        if request != self._request:
+            return
+        if detail is None:
+            self._clear("This track is no longer in the library.")
+            return
+        self.title.setText(detail.title or Path(detail.path).name)
+        self.subtitle.setText(" — ".join(part for part in (detail.artist, detail.album) if part))
+        kind = _kind(detail)
+        self.status_icon.setPixmap(status_icon(kind).pixmap(16, 16))
+        self.status_word.setText(status_text(detail))
+        if image is None:
+            self.cover.setPixmap(QPixmap())
+            self.cover.setText("No cover")
+        else:
+            self.cover.setPixmap(QPixmap.fromImage(image))
+        self.error.setText(detail.error)
+        self.error_box.setVisible(bool(detail.error))
+        self.retry_button.setEnabled(detail.status == "ERROR")
+        for name, value in field_values(detail).items():
+            self.fields[name].setText(value)
+            self._form.setRowVisible(self.fields[name], bool(value))
+        shown = bool(detail.duplicates)
+        self.duplicates_title.setVisible(shown)
+        self.duplicates.setVisible(shown)
+        self.duplicates.setText(
+            "<br>".join(f"#{track_id}: {html.escape(path)}" for track_id, path in detail.duplicates)
+        )
+
+    def _retry(self) -> None:
+        if self._track_id is not None:
+            self.retryRequested.emit(self._track_id)

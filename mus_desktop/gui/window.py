@@ -1,0 +1,408 @@
+"""The main window: toolbar, track table, detail pane, status bar.
+
+The GUI thread only shows things. Rows come from the watcher thread, work
+goes to the services thread, details load on the thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+)
+
+from mus_desktop.config import Settings
+from mus_desktop.gui.detail import DetailPane
+from mus_desktop.gui.model import TRACK_ID_ROLE, Column, Counts, TrackTableModel
+from mus_desktop.gui.services import BrokerState, ServicesThread
+from mus_desktop.gui.status import (
+    Kind,
+    StatusFilter,
+    action_icon,
+    app_icon,
+    row_colours,
+    status_icon,
+)
+from mus_desktop.gui.watcher import WatcherThread
+from mus_desktop.library.engine import Database
+from mus_desktop.library.rows import TrackRow
+
+DEFAULT_WIDTHS = {
+    Column.STATUS: 104,
+    Column.TITLE: 180,
+    Column.ARTIST: 130,
+    Column.ALBUM: 150,
+    Column.NUMBER: 34,
+    Column.DURATION: 66,
+    Column.FORMAT: 56,
+    Column.PATH: 240,
+}
+SEARCH_DELAY_MS = 200
+DETAIL_REFRESH_MS = 300
+
+
+class MiddleElideDelegate(QStyledItemDelegate):
+    """Paths lose their middle, not the file name, when the column is narrow."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else plural or word + 's'}"
+
+
+def counts_text(counts: Counts) -> str:
+    """The status bar's summary, e.g. '120 tracks · 100 complete · 3 errors'."""
+    parts = [_plural(counts.total, "track")]
+    words = {
+        Kind.COMPLETE: ("complete", "complete"),
+        Kind.PENDING: ("pending", "pending"),
+        Kind.IN_PROGRESS: ("in progress", "in progress"),
+        Kind.ERROR: ("error", "errors"),
+        Kind.MISSING: ("missing", "missing"),
+    }
+    for kind, (one, many) in words.items():
+        value = counts.by_kind.get(kind, 0)
+        if value:
+            parts.append(_plural(value, one, many))
+    if counts.duplicates:
+        parts.append(_plural(counts.duplicates, "duplicate"))
+    return " · ".join(parts)
+
+
+class MainWindow(QMainWindow):
+    importRequested = Signal(str)
+    retryRequested = Signal(object)
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        super().__init__()
+        self.settings = settings
+        self.db = db
+        self.setWindowTitle("mus")
+        self.setWindowIcon(app_icon())
+        self.message_boxes: list[QMessageBox] = []
+        self._loaded = False
+        self._peak_outstanding = 0
+        self._shut_down = False
+
+        self.model = TrackTableModel(self.palette(), self)
+        self.model.countsChanged.connect(self._update_counts)
+        self._build_actions()
+        self._build_table()
+        self.detail = DetailPane(db, settings.thumbnail_dir)
+        self.detail.set_palette_tint(row_colours(self.palette()))
+        self.detail.retryRequested.connect(lambda track_id: self.retry([track_id]))
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes([1000, 320])
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+        self._build_status_bar()
+        self._detail_timer = QTimer(self)
+        self._detail_timer.setSingleShot(True)
+        self._detail_timer.setInterval(DETAIL_REFRESH_MS)
+        self._detail_timer.timeout.connect(self.detail.refresh)
+        self._restore_state()
+
+        self.watcher = WatcherThread(db)
+        self.watcher.watcher.loaded.connect(self._on_loaded)
+        self.watcher.watcher.changed.connect(self._on_changed)
+        self.watcher.watcher.failed.connect(self._on_watch_failed)
+        self.services = ServicesThread(settings, db)
+        svc = self.services.services
+        svc.brokerChanged.connect(self._on_broker)
+        svc.importFinished.connect(self._on_import_finished)
+        svc.retryFinished.connect(self._on_retry_finished)
+        svc.failed.connect(self._on_service_failed)
+        self.importRequested.connect(svc.import_folder)
+        self.retryRequested.connect(svc.retry)
+        self.watcher.start()
+        self.services.start()
+
+    # -- building ------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        toolbar = self.addToolBar("Library")
+        toolbar.setObjectName("library-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.import_action = QAction(action_icon("import"), "Import Folder…", self)
+        self.import_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.import_action.setToolTip("Add a folder of music to the library")
+        self.import_action.triggered.connect(self._choose_folder)
+        self.retry_action = QAction(action_icon("retry"), "Retry", self)
+        self.retry_action.setToolTip("Process the selected errored tracks again")
+        self.retry_action.setEnabled(False)
+        self.retry_action.triggered.connect(self.retry_selected)
+        self.retry_all_action = QAction(status_icon(Kind.ERROR), "Retry All Errored", self)
+        self.retry_all_action.setToolTip("Process every errored track again")
+        self.retry_all_action.setEnabled(False)
+        self.retry_all_action.triggered.connect(lambda: self.retry(None))
+        for action in (self.import_action, self.retry_action, self.retry_all_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Show "))
+        self.filter_box = QComboBox()
+        self.filter_box.setAccessibleName("Status filter")
+        for status_filter in StatusFilter:
+            self.filter_box.addItem(status_filter.value, status_filter)
+        self.filter_box.currentIndexChanged.connect(self._apply_filter)
+        toolbar.addWidget(self.filter_box)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search title, artist, album, path")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search")
+        self.search.setMaximumWidth(360)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(self._search_timer.start)
+        toolbar.addWidget(self.search)
+
+    def _build_table(self) -> None:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setAlternatingRowColors(False)  # the status colours are the row colours
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setItemDelegateForColumn(Column.PATH, MiddleElideDelegate(table))
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vertical = table.verticalHeader()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+        vertical.hide()
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        for column, width in DEFAULT_WIDTHS.items():
+            header.resizeSection(column, width)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
+        table.selectionModel().selectionChanged.connect(self._on_selection)
+        table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.table = table
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.counts_label = QLabel("Reading the library…")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("%v / %m processed")
+        self.progress.hide()
+        self.broker_label = QLabel("starting the broker…")
+        bar.addWidget(self.counts_label, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.broker_label)
+
+    # -- state kept between runs ---------------------------------------------
+
+    def _restore_state(self) -> None:
+        state = QSettings()
+        geometry = state.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 760)
+        splitter = state.value("window/splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        header = state.value("table/header")
+        if header is not None:
+            self.table.horizontalHeader().restoreState(header)
+        index = self.filter_box.findText(str(state.value("table/filter", StatusFilter.ALL.value)))
+        self.filter_box.setCurrentIndex(max(index, 0))
+
+    def save_state(self) -> None:
+        state = QSettings()
+        state.setValue("window/geometry", self.saveGeometry())
+        state.setValue("window/splitter", self.splitter.saveState())
+        state.setValue("table/header", self.table.horizontalHeader().saveState())
+        state.setValue("table/filter", self.filter_box.currentText())
+        state.sync()
+
+    # -- what the user does --------------------------------------------------
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of music")
+        if folder:
+            self.import_folder(folder)
+
+    def import_folder(self, folder: str) -> None:
+        """Scan `folder` and queue its tracks, off the GUI thread."""
+        self.statusBar().showMessage(f"Importing {folder}…")
+        self.importRequested.emit(folder)
+
+    def selected_ids(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return [index.data(TRACK_ID_ROLE) for index in rows]
+
+    def retry_selected(self) -> None:
+        ids = [
+            track_id
+            for track_id in self.selected_ids()
+            if (row := self.model.row_by_id(track_id)) is not None and row.status == "ERROR"
+        ]
+        if ids:
+            self.retry(ids)
+
+    def retry(self, track_ids: Sequence[int] | None) -> None:
+        """Re-queue these errored tracks (None: all of them), off the GUI thread."""
+        self.retryRequested.emit(None if track_ids is None else list(track_ids))
+
+    def select_track(self, track_id: int) -> bool:
+        """Select and show `track_id` if the current filter shows it."""
+        position = self.model.position_of(track_id)
+        if position is None:
+            return False
+        index = self.model.index(position, Column.TITLE)
+        self.table.setCurrentIndex(index)
+        self.table.selectRow(position)
+        self.table.scrollTo(index)
+        return True
+
+    def _apply_filter(self) -> None:
+        status_filter = self.filter_box.currentData()
+        self.model.set_filter(StatusFilter(status_filter), self.search.text())
+        self._on_selection()
+
+    # -- what comes back -----------------------------------------------------
+
+    @Slot(object)
+    def _on_loaded(self, rows: list[TrackRow]) -> None:
+        self.model.set_rows(rows)
+        self._loaded = True
+        self._apply_filter()
+
+    @Slot(object)
+    def _on_changed(self, rows: list[TrackRow]) -> None:
+        if not self._loaded:
+            return
+        self.model.apply_changes(rows)
+        shown = self.detail.track_id
+        if shown is not None and any(row.id == shown for row in rows):
+            self._detail_timer.start()
+        self._on_selection()
+
+    @Slot(str)
+    def _on_watch_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message)
+
+    @Slot(object)
+    def _on_broker(self, state: BrokerState) -> None:
+        text = state.text
+        if state.reachable and state.queued_jobs:
+            text += f" · {_plural(state.queued_jobs, 'batch', 'batches')} queued"
+        self.broker_label.setText(text)
+        self.broker_label.setToolTip(state.text)
+
+    @Slot(str, object)
+    def _on_import_finished(self, folder: str, report: object) -> None:
+        summary = report.summary()  # type: ignore[attr-defined]
+        problems: list[str] = report.problems  # type: ignore[attr-defined]
+        self.statusBar().showMessage(f"{folder}: {summary}", 15000)
+        if problems or report.fatal:  # type: ignore[attr-defined]
+            self._message(
+                QMessageBox.Icon.Warning,
+                "Import problems",
+                f"{folder}: {summary}",
+                "\n".join(problems),
+            )
+
+    @Slot(int)
+    def _on_retry_finished(self, count: int) -> None:
+        self.statusBar().showMessage(f"{_plural(count, 'track')} queued again", 10000)
+
+    @Slot(str)
+    def _on_service_failed(self, message: str) -> None:
+        self._message(QMessageBox.Icon.Warning, "mus", message, "")
+
+    def _message(self, icon: QMessageBox.Icon, title: str, text: str, details: str) -> None:
+        """A non-blocking message box: the window keeps updating behind it."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if details:
+            box.setInformativeText(details)
+        box.finished.connect(lambda _result, b=box: self._forget_box(b))
+        self.message_boxes.append(box)
+        box.show()
+
+    def _forget_box(self, box: QMessageBox) -> None:
+        if box in self.message_boxes:
+            self.message_boxes.remove(box)
+
+    def _on_selection(self, *_args: object) -> None:
+        counts = self.model.counts()
+        self.retry_all_action.setEnabled(counts.by_kind.get(Kind.ERROR, 0) > 0)
+        self.retry_action.setEnabled(
+            any(
+                (row := self.model.row_by_id(track_id)) is not None and row.status == "ERROR"
+                for track_id in self.selected_ids()
+            )
+        )
+
+    def _on_current(self, current: object, _previous: object) -> None:
+        track_id = self.table.currentIndex().data(TRACK_ID_ROLE)
+        if track_id != self.detail.track_id:
+            self.detail.show_track(track_id)
+
+    @Slot()
+    def _update_counts(self) -> None:
+        counts = self.model.counts()
+        self.counts_label.setText(counts_text(counts))
+        outstanding = counts.outstanding
+        if outstanding == 0:
+            self._peak_outstanding = 0
+            self.progress.hide()
+        else:
+            self._peak_outstanding = max(self._peak_outstanding, outstanding)
+            self.progress.setRange(0, self._peak_outstanding)
+            self.progress.setValue(self._peak_outstanding - outstanding)
+            self.progress.show()
+        self.retry_all_action.setEnabled(counts.by_kind.get(Kind.ERROR, 0) > 0)
+
+    # -- theme and shutdown --------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self.model.set_palette(self.palette())
+            self.detail.set_palette_tint(row_colours(self.palette()))
+        super().changeEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the watcher, then the workers (each finishes its batch) and broker."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.hide()
+        self.watcher.stop()
+        self.services.stop()

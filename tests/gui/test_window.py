@@ -1,0 +1,91 @@
+"""The main window on a real library, with a broker that does not answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+
+from mus_desktop.config import Settings
+from mus_desktop.gui.model import Column
+from mus_desktop.gui.status import StatusFilter
+from mus_desktop.library.engine import Database
+from tests.gui.helpers import add_track, mark_missing, mixed_library
+
+
+def test_window_browses_the_library_when_the_broker_is_down(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    ids = mixed_library(db)
+    window = window_factory(offline_settings, db)
+    window.show()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+    qtbot.waitUntil(lambda: "broker unreachable" in window.broker_label.text(), timeout=10000)
+    assert window.counts_label.text() == (
+        "5 tracks · 2 complete · 1 pending · 1 in progress · 1 error · 2 duplicates"
+    )
+    assert window.progress.isVisible()
+    assert window.retry_all_action.isEnabled()
+
+    assert window.select_track(ids["error"])
+    qtbot.waitUntil(lambda: window.detail.error.text().startswith("metadata: not an audio"))
+    assert window.detail.error_box.isVisible()
+    assert window.detail.retry_button.isEnabled()
+    assert window.retry_action.isEnabled()
+
+    assert window.select_track(ids["complete"])
+    qtbot.waitUntil(lambda: window.detail.title.text() == "Intro")
+    assert "/music/copy/01 Intro.flac" in window.detail.duplicates.text()
+    assert window.detail.fields["Content hash"].text() == "h1"
+    assert not window.detail.error_box.isVisible()
+    assert not window.retry_action.isEnabled()
+
+
+def test_missing_track_detail_says_where_and_since_when(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    track = add_track(db, "/music/gone/song.flac", "COMPLETE", title="Gone")
+    mark_missing(db, track, datetime(2024, 3, 2, 10, 30))
+    window = window_factory(offline_settings, db)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.model.index(0, Column.STATUS).data() == "Missing"
+    window.select_track(track)
+    qtbot.waitUntil(lambda: window.detail.title.text() == "Gone")
+    assert window.detail.fields["Last seen at"].text() == "/music/gone/song.flac"
+    assert window.detail.fields["Missing since"].text() == "2024-03-02 10:30:00 UTC"
+
+
+def test_filter_and_search_from_the_toolbar(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    mixed_library(db)
+    window = window_factory(offline_settings, db)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+    window.filter_box.setCurrentText(StatusFilter.ERRORS.value)
+    assert window.model.rowCount() == 1
+    window.filter_box.setCurrentText(StatusFilter.ALL.value)
+    qtbot.keyClicks(window.search, "aurora")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2)
+    window.table.sortByColumn(Column.PATH, Qt.SortOrder.DescendingOrder)
+    assert window.model.index(0, Column.PATH).data() == "/music/copy/01 Intro.flac"
+
+
+def test_live_rows_and_state_survive_a_restart(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    mixed_library(db)
+    window = window_factory(offline_settings, db)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+    window.table.sortByColumn(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    window.table.horizontalHeader().resizeSection(Column.ARTIST, 231)
+    add_track(db, "/music/Z/zz.flac", "PENDING", title="Zulu")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 6)
+    assert window.model.index(0, Column.TITLE).data() == "Zulu"
+    window.close()
+
+    again = window_factory(offline_settings, db)
+    qtbot.waitUntil(lambda: again.model.rowCount() == 6)
+    header = again.table.horizontalHeader()
+    assert header.sectionSize(Column.ARTIST) == 231
+    assert header.sortIndicatorSection() == Column.TITLE
+    assert again.model.index(0, Column.TITLE).data() == "Zulu"
