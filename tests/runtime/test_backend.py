@@ -1,0 +1,152 @@
+"""Local worker pool, the backend the app uses, and what `mus doctor` says about them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from mus_desktop.config import Settings, load_settings
+from mus_desktop.processing.queue import make_queue
+from mus_desktop.runtime.backend import start_backend
+from mus_desktop.runtime.broker import PrivateBroker, ping
+from mus_desktop.runtime.workers import LocalWorkerPool
+from tests.runtime.conftest import REPO_ROOT, mus_env, run_mus, wait_until
+
+
+@pytest.fixture
+def worker_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers spawned by the pool import the test jobs from the repository."""
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_pool_starts_workers_and_stop_leaves_no_process(
+    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
+    configured = load_settings()
+    pool = LocalWorkerPool(settings, redis_url, 2)
+    pool.start()
+    try:
+        with start_backend(configured, start_workers=False) as backend:
+            wait_until(lambda: backend.live_workers() == 2, "two workers to register")
+            assert pool.alive() == 2
+    finally:
+        pids = pool.pids
+        pool.stop(timeout=30)
+
+    assert pool.alive() == 0
+    assert all(gone(pid) for pid in pids)
+    assert "Worker" in pool.log_path.read_text()  # their output went to the log folder
+    with start_backend(configured, start_workers=False) as backend:
+        assert backend.live_workers() == 0  # they unregistered on the way out
+
+
+def test_unreachable_broker_still_gives_a_backend(
+    settings: Settings, short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUS_REDIS_URL", f"unix://{short_dir}/gone.sock")
+
+    with start_backend(load_settings()) as backend:
+        assert backend.queue is None
+        assert backend.redis is None
+        reason = f"no server socket at {short_dir}/gone.sock"
+        assert backend.describe() == f"broker unreachable: {reason}"
+        assert backend.live_workers() == 0
+        assert backend.queue_depth() == 0
+
+
+def test_backend_starts_workers_only_up_to_the_configured_number(
+    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
+    configured = load_settings()  # MUS_WORKERS=2
+    first = start_backend(configured)
+    try:
+        wait_until(lambda: first.live_workers() == 2, "the first backend's workers")
+        assert first.describe() == f"2 workers on {redis_url}"
+
+        with start_backend(configured) as second:  # a second app instance
+            assert second.started_workers == 0
+            assert second.describe() == f"2 workers on {redis_url}"
+    finally:
+        first.stop(timeout=30)
+
+    with start_backend(configured, start_workers=False) as after:
+        assert after.live_workers() == 0
+
+
+def test_backend_on_the_private_broker_runs_jobs_and_cleans_up(
+    private_settings: Settings, worker_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUS_WORKERS", "1")
+    one_worker = load_settings()
+    marker = tmp_path / "ran"
+
+    with start_backend(one_worker) as backend:
+        assert backend.private
+        assert backend.queue is not None
+        backend.queue.enqueue("tests.runtime.jobs.touch", str(marker))
+        wait_until(marker.exists, "the job to run")
+        wait_until(lambda: backend.live_workers() == 1, "the worker to register")
+        assert backend.describe() == "1 worker on private broker"
+        url = backend.url
+        pool_pids = backend._pool.pids if backend._pool else []
+
+    assert url is not None
+    assert ping(url) is not None  # the broker it started is stopped
+    assert pool_pids and all(gone(pid) for pid in pool_pids)
+
+
+def test_backend_leaves_a_broker_it_did_not_start(
+    private_settings: Settings, broker: PrivateBroker
+) -> None:
+    url = broker.ensure_running()
+
+    with start_backend(private_settings, start_workers=False) as backend:
+        assert backend.url == url
+
+    assert ping(url) is None
+
+
+def test_doctor_reports_the_broker_without_starting_it(private_settings: Settings) -> None:
+    result = run_mus("doctor", "--json", env=mus_env())
+    assert result.returncode == 0, result.stderr
+    broker = json.loads(result.stdout)["broker"]
+    assert broker["url"] is None
+    assert broker["answers"] is False
+    text = run_mus("doctor", env=mus_env()).stdout
+    assert "private (not started)" in text
+    private = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    assert ping(private.url) is not None
+
+
+def test_doctor_reports_workers_and_queue_depth(settings: Settings, redis_url: str) -> None:
+    with Redis.from_url(redis_url) as client:
+        queue = make_queue(client, settings)
+        for _ in range(3):
+            queue.enqueue("tests.runtime.jobs.noop")
+
+    result = run_mus("doctor", "--json", env=mus_env(MUS_REDIS_URL=redis_url))
+
+    assert result.returncode == 0, result.stderr
+    broker = json.loads(result.stdout)["broker"]
+    assert broker == {
+        "url": redis_url,
+        "private": False,
+        "answers": True,
+        "reason": None,
+        "live_workers": 0,
+        "queue_depth": 3,
+    }
