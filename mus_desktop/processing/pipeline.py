@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from mutagen import FileType
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ from mus_desktop.library.paths import display_path
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.hashing import content_hash
-from mus_desktop.processing.metadata import TrackMetadata, read_metadata
+from mus_desktop.processing.metadata import TrackMetadata, open_audio, read_metadata
 
 MAX_SOLO_ATTEMPTS = 3
 PENDING = ProcessingStatus.PENDING.value
@@ -50,6 +51,8 @@ class _Item:
     path: str
     status: str
     attempts: int
+    audio: FileType | None = None
+    """The parsed file, kept from the metadata stage for the art stage."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,8 @@ def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult | StageEr
     try:
         _check_root(item.path, settings)
         before = os.stat(item.path)
-        metadata = read_metadata(item.path)
+        item.audio = open_audio(item.path)
+        metadata = read_metadata(item.path, item.audio)
         digest = content_hash(item.path)
         return _MetadataResult(metadata, digest, before.st_size, before.st_mtime_ns)
     except OSError as exc:
@@ -95,7 +99,8 @@ def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult | StageEr
 def _make_art(item: _Item, settings: Settings) -> tuple[str, str] | StageError | None:
     try:
         _check_root(item.path, settings)
-        image: ArtworkImage | None = find_artwork(item.path)
+        image: ArtworkImage | None = find_artwork(item.path, item.audio)
+        item.audio = None
         if image is None:
             return None
         return make_thumbnail(image, settings.thumbnail_dir), image.source
