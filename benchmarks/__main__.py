@@ -1,0 +1,86 @@
+"""`python -m benchmarks` (what `make bench` runs): every measurement, one table, one JSON.
+
+Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 3),
+BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
+BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import hashing, library_ops, queue_overhead, window
+from benchmarks.common import REPO, Context, Row, ensure_library, env_int, machine
+
+MODULES = {
+    "library_ops": library_ops,
+    "queue_overhead": queue_overhead,
+    "hashing": hashing,
+    "window": window,
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(rows: list[Row]) -> str:
+    lines = [
+        "| section | measure | mus | other | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        cells = (row.section, row.measure, row.mus, row.other, row.ratio, row.target, met)
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    out_dir = REPO / "bench-results"
+    ctx = Context(
+        tracks=env_int("BENCH_TRACKS", 2000),
+        runs=max(1, env_int("BENCH_RUNS", 3)),
+        pad_kb=env_int("BENCH_PAD_KB", 1000),
+        out_dir=out_dir,
+        library=out_dir / "library",
+        python=Path(sys.executable),
+        bin_dir=Path(sys.executable).parent,
+    )
+    only = [part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()]
+    only = only or list(MODULES)
+    unknown = set(only) - set(MODULES)
+    if unknown:
+        raise SystemExit(f"bench: BENCH_ONLY names unknown modules: {', '.join(sorted(unknown))}")
+    out_dir.mkdir(exist_ok=True)
+    ensure_library(ctx)
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for name in only:
+        print(f"== {name}", flush=True)
+        rows += MODULES[name].run(ctx)
+    report = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {"tracks": ctx.tracks, "runs": ctx.runs, "pad_kb": ctx.pad_kb},
+        "seconds": round(time.perf_counter() - started, 1),
+        "rows": [row.as_json() for row in rows],
+    }
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    if set(only) == set(MODULES):
+        shutil.copyfile(out_dir / "bench.json", REPO / "docs" / "benchmarks.json")
+    info = report["machine"]
+    print(f"\n{info['nproc']} x {info['cpu']}, Python {info['python']}, {info['system']}")
+    print(f"{ctx.tracks} tracks of ~{ctx.pad_kb} KiB, median of {ctx.runs} runs\n")
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
