@@ -1,9 +1,39 @@
-VENV ?= .venv
+# `make run` opens the app, `make test` runs the tests; both set up everything first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
-.PHONY: bench
-# mus against beets on a generated library (BENCH_TRACKS, BENCH_RUNS, BENCH_PAD_KB, BENCH_ONLY):
-# prints a markdown table, writes bench-results/bench.json and docs/benchmarks.json.
-bench:
-	@$(VENV)/bin/python -c "import beets, psutil, soundfile, imageio_ffmpeg" 2>/dev/null \
-		|| $(VENV)/bin/pip install -q -e '.[dev,bench]'
-	$(VENV)/bin/python -m benchmarks
+.PHONY: run test lint format bench system-deps clean
+
+$(INSTALLED): pyproject.toml
+	./tools/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[gui,dev]'
+	touch $@
+
+system-deps:
+	./tools/system-deps.sh
+
+run: $(INSTALLED)
+	$(BIN)/mus gui
+
+test: $(INSTALLED)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache bench-results
