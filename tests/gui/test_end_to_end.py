@@ -1,0 +1,126 @@
+"""The window with a real broker and real workers: import, errors, retry."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from mus_desktop.config import Settings, load_settings
+from mus_desktop.gui.model import Column
+from mus_desktop.gui.status import Kind
+from mus_desktop.gui.window import MainWindow
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
+from mus_desktop.library.paths import display_path
+from tests.broker_fixture import redis_server, redis_url  # noqa: F401
+from tools.audiogen import Tags, make_library, make_track
+
+pytestmark = pytest.mark.slow
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def broker_settings(
+    settings: Settings,
+    redis_url: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
+    monkeypatch.setenv("MUS_WORKERS", "2")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    return load_settings()
+
+
+@pytest.fixture
+def window(qtbot, window_factory, broker_settings: Settings, db: Database) -> Iterator[MainWindow]:
+    window = window_factory(broker_settings, db)
+    window.show()
+    qtbot.waitUntil(lambda: window.broker_label.text().startswith("2 workers"), timeout=60000)
+    yield window
+
+
+def _row_of(window: MainWindow, path: str) -> int:
+    shown = display_path(path)
+    for row in range(window.model.rowCount()):
+        if window.model.index(row, Column.PATH).data() == shown:
+            return row
+    raise AssertionError(f"{path} is not shown")
+
+
+def _all_final(window: MainWindow, expected: int) -> bool:
+    counts = window.model.counts()
+    return counts.total == expected and counts.outstanding == 0
+
+
+def test_import_retry_and_errors_through_the_window(
+    qtbot, window: MainWindow, db: Database, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "music", albums=2, tracks_per_album=3, broken=True)
+    window.import_folder(str(library.root))
+    total = len(library.entries)
+    qtbot.waitUntil(lambda: window.model.rowCount() == total, timeout=60000)
+    qtbot.waitUntil(lambda: _all_final(window, total), timeout=180000)
+
+    error_colour = None
+    for entry in library.entries:
+        row = _row_of(window, entry.path)
+        status = window.model.index(row, Column.STATUS).data()
+        assert status == ("Complete" if entry.expect == "COMPLETE" else "Error"), entry.note
+        if entry.expect == "ERROR":
+            tooltip = window.model.index(row, Column.TITLE).data(Qt.ItemDataRole.ToolTipRole)
+            assert tooltip.startswith(f"{entry.error_stage}: ")
+            colour = window.model.index(row, Column.TITLE).data(Qt.ItemDataRole.BackgroundRole)
+            error_colour = error_colour or colour.color().name()
+            assert colour.color().name() == error_colour
+    assert window.counts_label.text().startswith(f"{total} tracks")
+    assert not window.progress.isVisible()
+
+    # A broken file, fixed on disk, then retried from the detail pane.
+    fixed = next(e for e in library.broken() if e.path.endswith("truncated.flac"))
+    with db.read() as session:
+        track_id = session.query(Track.id).filter(Track.path == fixed.path).scalar()
+    window.select_track(track_id)
+    qtbot.waitUntil(lambda: window.detail.error.text().startswith("metadata: "))
+    assert window.detail.error.text() == window.model.row_by_id(track_id).error
+    mended = Tags("Mended", "Fixer", "Repairs", "Fixer", 1, 1, 1, 2024, "Rock")
+    make_track(Path(fixed.path), "flac", mended)
+    qtbot.mouseClick(window.detail.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.row_by_id(track_id).status == "COMPLETE", timeout=60000)
+    qtbot.waitUntil(lambda: window.detail.title.text() == "Mended")
+    assert not window.detail.error_box.isVisible()
+
+    # A broken file deleted, then retried with the toolbar: it ends in error again.
+    gone = next(e for e in library.broken() if e.path.endswith("zero bytes.mp3"))
+    os.unlink(gone.path)
+    with db.read() as session:
+        gone_id = session.query(Track.id).filter(Track.path == gone.path).scalar()
+    window.select_track(gone_id)
+    assert window.retry_action.isEnabled()
+    window.retry_action.trigger()
+    # Pending and back to error may pass between two polls: wait for the new message.
+    qtbot.waitUntil(lambda: "not found" in window.model.row_by_id(gone_id).error, timeout=60000)
+    assert window.model.row_by_id(gone_id).status == "ERROR"
+    qtbot.waitUntil(lambda: "not found" in window.detail.error.text())
+
+
+def test_importing_a_file_or_a_missing_folder_shows_the_problems(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not music")
+    window.import_folder(str(notes))
+    qtbot.waitUntil(lambda: len(window.message_boxes) == 1, timeout=30000)
+    box = window.message_boxes[0]
+    assert box.isVisible() and not box.isModal()
+    assert "not a folder or an audio file" in box.informativeText()
+
+    window.import_folder(str(tmp_path / "no such folder"))
+    qtbot.waitUntil(lambda: len(window.message_boxes) == 2, timeout=30000)
+    assert "no such file or folder" in window.message_boxes[1].informativeText()
+    assert window.model.counts().by_kind.get(Kind.ERROR, 0) == 0
