@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import time
 from pathlib import Path
 
@@ -21,3 +22,8 @@ def slow_touch(started: str, finished: str, seconds: float) -> None:
     Path(started).write_text("started")
     time.sleep(seconds)
     Path(finished).write_text("finished")
+
+
+def segfault() -> None:
+    """Crashes the process the way a broken C library would."""
+    ctypes.string_at(0)

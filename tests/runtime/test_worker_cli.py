@@ -104,3 +104,19 @@ def test_sigterm_during_a_job_lets_the_job_finish(
         assert finished.read_text() == "finished"
         assert job.get_status(refresh=True) == JobStatus.FINISHED
         assert "warm shut down" in output
+
+
+def test_a_crash_in_a_job_fails_only_that_job(
+    settings: Settings, redis_url: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    with Redis.from_url(redis_url) as client:
+        queue = make_queue(client, settings)
+        crashing = queue.enqueue("tests.runtime.jobs.segfault")
+        queue.enqueue("tests.runtime.jobs.touch", str(marker))
+
+        result = run_mus("worker", "--burst", env=mus_env(MUS_REDIS_URL=redis_url))
+
+        assert result.returncode == 0, result.stderr
+        assert crashing.get_status(refresh=True) == JobStatus.FAILED
+        assert marker.exists()  # the worker survived and ran the next job
