@@ -150,3 +150,16 @@ def test_doctor_reports_workers_and_queue_depth(settings: Settings, redis_url: s
         "live_workers": 0,
         "queue_depth": 3,
     }
+
+
+def test_backend_leaves_its_broker_running_while_others_use_it(
+    private_settings: Settings,
+) -> None:
+    backend = start_backend(private_settings, start_workers=False)
+    assert backend.url is not None
+    with Redis.from_url(backend.url) as other_instance:
+        other_instance.ping()
+
+        backend.stop()
+
+        assert other_instance.ping()
