@@ -15,7 +15,6 @@ import pytest
 
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.runtime.broker import PrivateBroker
-from tests.broker_fixture import redis_server, redis_url  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
