@@ -255,7 +255,7 @@ class PrivateBroker:
         if not (self.started_here or force):
             return False
         pid = self._process.pid if self.started_here and self._process else self.pid()
-        if pid is None:
+        if pid is None and ping(self.url) is not None:
             return True
         try:
             with _probe_client(self.url, timeout) as client:
@@ -264,7 +264,8 @@ class PrivateBroker:
             pass  # the server closes our connection as it exits, or it was not answering
         except redis_errors.ResponseError:
             pass  # it refused (could not save): fall back to signals below
-        self._kill(pid, timeout=timeout)
+        if pid is not None:
+            self._kill(pid, timeout=timeout)
         self.pidfile.unlink(missing_ok=True)
         self._process = None
         return True
