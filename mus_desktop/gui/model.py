@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from operator import itemgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -130,8 +129,9 @@ class TrackTableModel(QAbstractTableModel):
         self._pos_dirty = False
         self._haystacks: dict[int, str] = {}
         self._kinds: Counter[Kind] = Counter()
-        self._hash_ids: dict[str, set[int]] = {}
+        self._hashes: Counter[str] = Counter()
         self._duplicates = 0
+        self._sort_keys: dict[Column, dict[int, Any]] = {}
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
         self._sort_column: Column | None = None
@@ -230,7 +230,7 @@ class TrackTableModel(QAbstractTableModel):
     def is_duplicate(self, row: TrackRow) -> bool:
         if row.missing_since is not None or row.content_hash is None:
             return False
-        return len(self._hash_ids.get(row.content_hash, ())) > 1
+        return self._hashes[row.content_hash] > 1
 
     def set_palette(self, palette: QPalette) -> None:
         self._brushes = {kind: QBrush(colour) for kind, colour in row_colours(palette).items()}
@@ -244,14 +244,16 @@ class TrackTableModel(QAbstractTableModel):
     def set_rows(self, rows: Iterable[TrackRow]) -> None:
         """Replace every row (the initial load)."""
         self.beginResetModel()
-        self._rows = {}
+        self._rows = {row.id: row for row in rows}
         self._haystacks = {}
-        self._kinds = Counter()
-        self._hash_ids = {}
-        self._duplicates = 0
-        for row in rows:
-            self._rows[row.id] = row
-            self._count(row, +1)
+        self._sort_keys = {}
+        self._kinds = Counter(map(kind_of, self._rows.values()))
+        self._hashes = Counter(
+            row.content_hash
+            for row in self._rows.values()
+            if row.content_hash is not None and row.missing_since is None
+        )
+        self._duplicates = sum(count for count in self._hashes.values() if count > 1)
         self._visible = self._filtered_sorted()
         self._rebuild_positions()
         self.endResetModel()
@@ -272,19 +274,27 @@ class TrackTableModel(QAbstractTableModel):
         """Take rows inserted or updated in the database since the last call."""
         if not rows:
             return
-        affected: set[int] = set()
+        touched_hashes: set[str] = set()
         for row in rows:
             old = self._rows.get(row.id)
             if old is not None:
                 self._count(old, -1)
-                affected |= self._hash_ids.get(old.content_hash or "", set())
+                touched_hashes.add(old.content_hash or "")
             self._rows[row.id] = row
             self._haystacks.pop(row.id, None)
+            for keys in self._sort_keys.values():
+                keys.pop(row.id, None)
             self._count(row, +1)
-            affected.add(row.id)
-            affected |= self._hash_ids.get(row.content_hash or "", set())
-        if self._filter != StatusFilter.DUPLICATES:
-            affected = {row.id for row in rows}
+            touched_hashes.add(row.content_hash or "")
+        affected = {row.id for row in rows}
+        if self._filter == StatusFilter.DUPLICATES:
+            # A row can join or leave the duplicates because another row changed.
+            touched_hashes.discard("")
+            affected |= {
+                track_id
+                for track_id, row in self._rows.items()
+                if row.content_hash in touched_hashes
+            }
         self._ensure_positions()
         shown, enter, leave = [], [], []
         for track_id in affected:
@@ -313,15 +323,12 @@ class TrackTableModel(QAbstractTableModel):
         self._kinds[kind_of(row)] += step
         if row.content_hash is None or row.missing_since is not None:
             return
-        group = self._hash_ids.setdefault(row.content_hash, set())
-        before = len(group)
-        if step > 0:
-            group.add(row.id)
+        before = self._hashes[row.content_hash]
+        after = before + step
+        if after:
+            self._hashes[row.content_hash] = after
         else:
-            group.discard(row.id)
-        after = len(group)
-        if not group:
-            del self._hash_ids[row.content_hash]
+            del self._hashes[row.content_hash]
         self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
 
     def _haystack(self, row: TrackRow) -> str:
@@ -352,16 +359,29 @@ class TrackTableModel(QAbstractTableModel):
         self._sort_ids(ids)
         return ids
 
+    def _keys_for(self, column: Column) -> dict[int, Any]:
+        """id → sort key for `column`, kept until a row changes (then just its key)."""
+        keys = self._sort_keys.get(column)
+        if keys is None:
+            key = SORT_KEYS[column]
+            keys = {track_id: key(row) for track_id, row in self._rows.items()}
+            self._sort_keys[column] = keys
+        elif len(keys) < len(self._rows):
+            key = SORT_KEYS[column]
+            for track_id, row in self._rows.items():
+                if track_id not in keys:
+                    keys[track_id] = key(row)
+        return keys
+
     def _sort_ids(self, ids: list[int]) -> None:
         if self._sort_column is None:
             return
-        key = SORT_KEYS[self._sort_column]
-        rows = self._rows
-        keyed = [(key(rows[track_id]), track_id) for track_id in ids]
-        filled = [pair for pair in keyed if pair[0] is not None]
-        filled.sort(key=itemgetter(0), reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
-        ids[:] = [track_id for _, track_id in filled]
-        ids.extend(track_id for value, track_id in keyed if value is None)
+        keys = self._keys_for(self._sort_column)
+        blank = [track_id for track_id in ids if keys[track_id] is None]
+        if blank:
+            ids[:] = [track_id for track_id in ids if keys[track_id] is not None]
+        ids.sort(key=keys.__getitem__, reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        ids.extend(blank)
 
     def _rebuild_positions(self) -> None:
         self._pos = {track_id: position for position, track_id in enumerate(self._visible)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, LargeBinary, Row, select, type_coerce
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
@@ -41,6 +41,10 @@ class TrackRow(NamedTuple):
     content_hash: str | None
 
 
+# The path as stored (bytes), decoded once here: `display_path(os.fsdecode(b))`
+# is exactly `b.decode("utf-8", "replace")`, without two conversions per row.
+_RAW_PATH = type_coerce(Track.path, LargeBinary).label("path")
+
 _ROW_COLUMNS = (
     Track.id,
     Track.processing_status,
@@ -50,7 +54,7 @@ _ROW_COLUMNS = (
     Track.track_number,
     Track.duration,
     Track.format,
-    Track.path,
+    _RAW_PATH,
     Track.last_error_message,
     Track.missing_since,
     Track.content_hash,
@@ -58,9 +62,15 @@ _ROW_COLUMNS = (
 )
 
 
+def _shown_path(stored: bytes | str) -> str:
+    if isinstance(stored, str):  # rows written by an older schema stored text
+        return display_path(stored)
+    return stored.decode("utf-8", "replace")
+
+
 def _to_row(raw: Row) -> TrackRow:
     (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash, _) = raw
-    shown = display_path(path)
+    shown = _shown_path(path)
     return TrackRow(
         id_,
         status,
@@ -83,7 +93,7 @@ def _read_rows(conn: Connection, since: int | None) -> tuple[list[TrackRow], int
         query = query.where(Track.change_seq > since).order_by(Track.change_seq)
     rows: list[TrackRow] = []
     max_seq = since or 0
-    for raw in conn.execute(query):
+    for raw in conn.execute(query).all():
         rows.append(_to_row(raw))
         max_seq = max(max_seq, raw.change_seq)
     return rows, max_seq
