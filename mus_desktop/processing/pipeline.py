@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -162,24 +162,11 @@ def _write_metadata(
             merged_id = _merge_into_missing(session, item, result)
             if merged_id is not None:
                 item.id = merged_id
-            meta = result.metadata
             session.execute(
                 update(Track)
                 .where(Track.id == item.id)
                 .values(
-                    title=meta.title,
-                    artist=meta.artist,
-                    album=meta.album,
-                    album_artist=meta.album_artist,
-                    track_number=meta.track_number,
-                    disc_number=meta.disc_number,
-                    year=meta.year,
-                    genre=meta.genre,
-                    duration=meta.duration,
-                    bitrate=meta.bitrate,
-                    sample_rate=meta.sample_rate,
-                    channels=meta.channels,
-                    format=meta.format,
+                    **asdict(result.metadata),
                     content_hash=result.content_hash,
                     size=result.size,
                     mtime_ns=result.mtime_ns,
