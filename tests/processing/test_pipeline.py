@@ -1,0 +1,60 @@
+"""The batch job called in-process: rules that need no broker to show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from mus_desktop.config import load_settings
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
+from mus_desktop.library.scanner import scan
+from mus_desktop.processing.pipeline import MAX_SOLO_ATTEMPTS, process_batch
+from tools.audiogen import make_library
+
+
+def test_workers_open_files_under_the_music_roots_only(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed = make_library(tmp_path / "allowed", albums=1, tracks_per_album=1)
+    elsewhere = make_library(tmp_path / "elsewhere", albums=1, tracks_per_album=1)
+    report = scan(db, [allowed.root, elsewhere.root])
+    monkeypatch.setenv("MUS_MUSIC_ROOTS", str(allowed.root))
+    load_settings()
+
+    assert process_batch(report.to_process) == {"complete": 1, "error": 1, "skipped": 0}
+
+    with db.read() as session:
+        outside = session.query(Track).filter(Track.path == elsewhere.entries[0].path).one()
+    assert outside.last_error_message == (
+        f"metadata: outside the music folders ({elsewhere.entries[0].path})"
+    )
+
+
+def test_a_file_that_keeps_killing_its_worker_ends_in_error(db: Database, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music", albums=1, tracks_per_album=1)
+    (track_id,) = scan(db, [library.root]).to_process
+    with db.write() as session:  # as if three solo batches had died on it
+        session.execute(
+            update(Track).where(Track.id == track_id).values(attempts=MAX_SOLO_ATTEMPTS)
+        )
+
+    assert process_batch([track_id])["complete"] == 0
+
+    with db.read() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        assert track.processing_status == "ERROR"
+        assert track.last_error_message == (
+            "metadata: worker stopped while processing this file (3 times; "
+            "the file may crash the audio or image library)"
+        )
+
+
+def test_final_tracks_in_a_batch_are_skipped(db: Database, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music", albums=1, tracks_per_album=2)
+    ids = scan(db, [library.root]).to_process
+    assert process_batch(ids)["complete"] == 2
+    assert process_batch(ids) == {"complete": 0, "error": 0, "skipped": 2}
