@@ -163,6 +163,19 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _run_gui(settings: Settings) -> int:
+    try:
+        from mus_desktop.gui.app import run_gui
+    except ImportError as exc:
+        if exc.name and exc.name.startswith("PySide6"):
+            raise UsageError(
+                "the window needs PySide6: pip install 'mus-desktop[gui]' "
+                "(this is a headless install; the other commands work)"
+            ) from exc
+        raise
+    return run_gui(settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mus", description="A music library that never loses a track."
@@ -204,9 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         if args.command in (None, "gui"):
-            from mus_desktop.gui.app import run_gui
-
-            return run_gui(settings)
+            return _run_gui(settings)
         return int(args.func(args, settings))
     except (ConfigError, UsageError) as exc:
         print(f"mus: {exc}", file=sys.stderr)
