@@ -1,6 +1,6 @@
 """`python -m benchmarks` (what `make bench` runs): every measurement, one table, one JSON.
 
-Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 3),
+Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 5),
 BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
 BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window).
 """
@@ -46,7 +46,7 @@ def main() -> int:
     out_dir = REPO / "bench-results"
     ctx = Context(
         tracks=env_int("BENCH_TRACKS", 2000),
-        runs=max(1, env_int("BENCH_RUNS", 3)),
+        runs=max(1, env_int("BENCH_RUNS", 5)),
         pad_kb=env_int("BENCH_PAD_KB", 1000),
         out_dir=out_dir,
         library=out_dir / "library",

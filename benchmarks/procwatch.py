@@ -41,10 +41,23 @@ def run_watched(command: list[str], env: dict[str, str]) -> tuple[float, Peaks, 
 
     Returns (wall seconds, peaks, stdout). Raises if the command fails.
     """
-    peaks = Peaks()
-    worker_pids: set[int] = set()
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peaks = watch(proc)
+    elapsed = time.perf_counter() - started
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{command} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return elapsed, peaks, out.decode()
+
+
+def watch(proc: subprocess.Popen[bytes]) -> Peaks:
+    """Sample the RSS of `proc` and its descendants until `proc` exits.
+
+    Its pipes are not read meanwhile: fine for commands that print little.
+    """
+    peaks = Peaks()
+    worker_pids: set[int] = set()
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
@@ -57,8 +70,4 @@ def run_watched(command: list[str], env: dict[str, str]) -> tuple[float, Peaks, 
             except psutil.Error:
                 continue  # exited between listing and reading
         time.sleep(POLL_SECONDS)
-    elapsed = time.perf_counter() - started
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{command} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return elapsed, peaks, out.decode()
+    return peaks

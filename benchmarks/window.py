@@ -1,8 +1,9 @@
 """The window's figures, from `tools/gui_bench.py` when it exists (run offscreen).
 
-gui_bench prints one JSON object (first rows of a 100k-track database, sort time, longest
-GUI-thread stall while two workers commit, peak RSS...). Each numeric field becomes a row,
-so new fields appear without changes here.
+gui_bench prints one JSON object (first rows of a 100k-track database, sort and filter
+times, GUI-thread stalls while two writer processes commit). Each numeric field becomes a
+row, so new fields appear without changes here. The window's peak RSS is sampled here
+(psutil), from the gui_bench process itself, which builds the database and runs the window.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 
 from benchmarks.common import REPO, Context, Row
+from benchmarks.procwatch import watch
 
 GUI_BENCH = REPO / "tools" / "gui_bench.py"
-TIMEOUT_S = 600
+SETTINGS_KEYS = ("tracks", "writers", "write_seconds", "cpu_cores")
 
 
 def _format(key: str, value: float) -> str:
-    if key.endswith("_bytes"):
-        return f"{value / 2**20:.0f} MB"
     if key.endswith("_ms"):
         return f"{value:.1f} ms"
     if key.endswith("_s"):
@@ -27,26 +28,44 @@ def _format(key: str, value: float) -> str:
     return f"{value:g}"
 
 
+def _run_gui_bench(ctx: Context) -> tuple[str, str, int, int]:
+    """(stdout, stderr, exit status, peak RSS of the gui_bench process in bytes)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [str(ctx.python), "-m", "tools.gui_bench"], cwd=REPO, env=env, stdout=out, stderr=err
+        )
+        peaks = watch(proc)
+        out.seek(0)
+        err.seek(0)
+        return out.read().decode(), err.read().decode(), proc.returncode, peaks.rss.get("cli", 0)
+
+
 def run(ctx: Context) -> list[Row]:
     if not GUI_BENCH.exists():
         return [Row("Window", "tools/gui_bench.py not there yet", "not measured")]
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [str(ctx.python), "-m", "tools.gui_bench"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-    )
+    stdout, stderr, status, rss = _run_gui_bench(ctx)
     try:
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, json.JSONDecodeError):
-        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        figures = json.loads(stdout[stdout.index("{") :])
+    except ValueError:
+        reason = (stderr.strip().splitlines() or ["no output"])[-1]
         return [Row("Window", f"tools/gui_bench.py failed: {reason}", "not measured")]
-    rows = []
-    for key, value in figures.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            section = "Memory" if "rss" in key else "Window"
-            rows.append(Row(section, f"gui_bench: {key}", _format(key, value), data={key: value}))
+    setup = {key: figures.get(key) for key in SETTINGS_KEYS}
+    rows = [
+        Row("Window", f"gui_bench: {key}", _format(key, value), data={key: value})
+        for key, value in figures.items()
+        if key not in SETTINGS_KEYS and isinstance(value, int | float)
+    ]
+    rows.append(
+        Row(
+            "Memory",
+            f"peak RSS, window process (gui_bench, {setup['tracks']} tracks)",
+            f"{rss / 2**20:.0f} MB",
+            data={"window_rss_bytes": rss, "gui_bench_settings": setup, "exit_status": status},
+        )
+    )
+    if status != 0:
+        rows.append(
+            Row("Window", "gui_bench exit status (after printing its figures)", str(status))
+        )
     return rows
