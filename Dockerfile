@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+# mus, the headless side: Dragonfly and RQ workers under supervisord, no Qt.
+# Build: docker build -t mus-server .   Run and configure: see docs/server.md.
+
+# Dragonfly's official image; its binary needs glibc only (hence Debian, not Alpine).
+FROM docker.dragonflydb.io/dragonflydb/dragonfly:v1.33.1 AS dragonfly
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/mus
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY mus_desktop ./mus_desktop
+# The package without its "gui" extra: no Qt in this image.
+RUN /opt/mus/bin/pip install . supervisor==4.3.0
+
+FROM python:3.11-slim-bookworm
+COPY --from=dragonfly /usr/local/bin/dragonfly /usr/local/bin/dragonfly
+COPY --from=build /opt/mus /opt/mus
+COPY docker/entrypoint.sh docker/mus-wait-for-broker docker/mus-healthcheck /usr/local/bin/
+COPY supervisord.conf /etc/supervisor/supervisord.conf
+
+RUN groupadd --system --gid 10001 mus \
+    && useradd --system --uid 10001 --gid mus --home-dir /var/lib/mus --shell /usr/sbin/nologin mus \
+    && mkdir -p /data /cache /music /var/lib/mus/broker \
+    && chown mus:mus /data /cache /var/lib/mus /var/lib/mus/broker
+
+# Every variable supervisord.conf names needs a value (docs/server.md lists them).
+# MUS_REDIS_URL has none on purpose: it carries the broker password.
+ENV PATH=/opt/mus/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    MUS_DB=/data/library.db \
+    MUS_CACHE_DIR=/cache \
+    MUS_MUSIC_ROOTS=/music \
+    MUS_WORKERS=2 \
+    MUS_JOB_TIMEOUT=600 \
+    MUS_RUN_DIR=/tmp/mus \
+    MUS_RUNTIME_DIR=/tmp/mus/runtime \
+    MUS_LOG_DIR=/tmp/mus/log \
+    MUS_BROKER_COMMAND="dragonfly --logtostderr --version_check=false" \
+    MUS_BROKER_AUTOSTART=true \
+    MUS_BROKER_BIND=127.0.0.1 \
+    MUS_BROKER_PORT=6379 \
+    MUS_BROKER_DIR=/var/lib/mus/broker
+
+VOLUME ["/data", "/cache", "/var/lib/mus/broker"]
+USER 10001:10001
+WORKDIR /var/lib/mus
+
+HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 CMD ["mus-healthcheck"]
+# On `docker stop` a worker finishes its batch first: give it a matching
+# timeout (docker stop -t 660, or stop_grace_period in compose).
+ENTRYPOINT ["entrypoint.sh"]
+CMD ["supervisord", "--configuration", "/etc/supervisor/supervisord.conf"]
