@@ -98,7 +98,7 @@ class Services(QObject):
         self.brokerChanged.emit(
             BrokerState(
                 backend.describe(), backend.live_workers(), backend.queue_depth(), reachable
-            )
+            ),
         )
 
     @Slot(str)
@@ -129,7 +129,7 @@ class Services(QObject):
         if count and self._queue is None:
             self.failed.emit(
                 f"{count} track(s) marked for retry; the broker is unreachable, "
-                "so they are processed once it is back"
+                "so they are processed once it is back",
             )
         self.retryFinished.emit(count)
 
