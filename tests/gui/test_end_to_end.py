@@ -124,3 +124,19 @@ def test_importing_a_file_or_a_missing_folder_shows_the_problems(
     qtbot.waitUntil(lambda: len(window.message_boxes) == 2, timeout=30000)
     assert "no such file or folder" in window.message_boxes[1].informativeText()
     assert window.model.counts().by_kind.get(Kind.ERROR, 0) == 0
+
+
+def test_closing_during_an_import_leaves_no_track_stuck(
+    qtbot, window_factory, broker_settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "music", albums=4, tracks_per_album=5)
+    first = window_factory(broker_settings, db)
+    qtbot.waitUntil(lambda: first.broker_label.text().startswith("2 workers"), timeout=60000)
+    first.import_folder(str(library.root))
+    qtbot.waitUntil(lambda: first.model.rowCount() > 0, timeout=60000)
+    first.shutdown()  # workers get SIGTERM and finish their batch; the rest stays queued
+
+    again = window_factory(broker_settings, db)
+    total = len(library.entries)
+    qtbot.waitUntil(lambda: _all_final(again, total), timeout=180000)
+    assert again.model.counts().by_kind.get(Kind.COMPLETE) == total
