@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+DCLINT := .cache/node/node_modules/.bin/dclint
 export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 
 .PHONY: run test lint format bench system-deps clean
@@ -20,7 +21,11 @@ system-deps:
 run: $(INSTALLED)
 	$(BIN)/mus gui
 
-test: $(INSTALLED)
+# The compose-file linter (it carries the compose-spec schema) for the server tests.
+$(DCLINT): $(INSTALLED)
+	npm install --prefix .cache/node --no-save --no-audit --no-fund --loglevel=error dclint@3.1.0
+
+test: $(INSTALLED) $(DCLINT)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(INSTALLED)

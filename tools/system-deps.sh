@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the app and its tests need beyond Python itself: the shared
-# libraries Qt loads (even offscreen), pgrep for the tests, venv support.
+# libraries Qt loads (even offscreen), pgrep for the tests, venv support,
+# npm for the compose-file linter.
 # Installs only what is missing; needs root (or sudo) only when something is.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ packages=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 p
 if ! python3 -c "import ensurepip" 2>/dev/null; then
     packages+=(python3-venv)
 fi
+command -v npm >/dev/null || packages+=(npm)  # dclint, the compose-file linter
 
 missing=()
 for package in "${packages[@]}"; do

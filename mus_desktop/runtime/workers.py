@@ -48,6 +48,21 @@ def _preload_job_module() -> None:
         importlib.import_module(module)
 
 
+class MusWorker(Worker):
+    """RQ's forking Worker, with a warm shutdown that cannot be lost.
+
+    RQ 3.0 stops an idle worker by raising StopRequested from its SIGTERM
+    handler. When the signal lands inside a logging call, `logging` swallows
+    the exception ("--- Logging error ---") and the worker carries on taking
+    jobs until it is killed. Recording the request first makes the main loop
+    stop after the current job whatever happens to the exception.
+    """
+
+    def _shutdown(self) -> None:
+        self._stop_requested = True
+        super()._shutdown()
+
+
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
     """Run one RQ worker on this library's queue until SIGTERM (or, with burst, until empty).
 
@@ -60,7 +75,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
         raise BrokerUnreachable(url, reason)
     _preload_job_module()
     connection = Redis.from_url(url)
-    worker = Worker(
+    worker = MusWorker(
         [make_queue(connection, settings)],
         connection=connection,
         serializer=JSONSerializer,
