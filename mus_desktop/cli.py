@@ -43,6 +43,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         for problem in report.problems:
             print(f"mus: {problem}", file=sys.stderr)
         return 1
+    if not args.wait and not report.to_process:
+        for problem in report.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        print(report.summary())
+        return 0  # nothing to queue: no need to reach the broker
     with start_backend(settings, start_workers=args.wait) as backend:
         queue_scanned(report, backend.queue, settings)
         for problem in report.problems:

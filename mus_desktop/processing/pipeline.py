@@ -25,7 +25,7 @@ from functools import cache
 from pathlib import Path
 
 from mutagen import FileType
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.config import Settings, load_settings
@@ -110,8 +110,10 @@ def _make_art(item: _Item, settings: Settings) -> tuple[str, str] | StageError |
         return _fail("art", exc)
 
 
-def _error_values(error: StageError) -> dict[str, object]:
+def _error_values(item: _Item, error: StageError) -> dict[str, object]:
+    item.status = ERROR
     return {
+        "id": item.id,
         "processing_status": ERROR,
         "last_error_message": str(error),
         "failed_stage": error.stage,
@@ -120,83 +122,93 @@ def _error_values(error: StageError) -> dict[str, object]:
     }
 
 
-def _merge_into_missing(session: Session, item: _Item, result: _MetadataResult) -> int | None:
+def _bulk_update(session: Session, rows: list[dict[str, object]]) -> None:
+    """UPDATE by primary key for many rows in one executemany per shape."""
+    if rows:
+        session.execute(update(Track), rows)
+
+
+def _merge_into_missing(session: Session, merges: dict[str, _Item]) -> None:
     """DESIGN.md identity rule 4: a new track whose content equals a missing
     track's is that track, moved across filesystems. The old id takes over the
-    new file; the new row goes. Returns the id that lives on, if merged."""
-    old_id = session.scalar(
-        select(Track.id)
-        .where(
-            Track.content_hash == result.content_hash,
-            Track.missing_since.is_not(None),
-            Track.id != item.id,
+    new file (its item carries the old id from here on); the new row goes.
+    `merges` maps content hash to the item just hashed; one query per batch."""
+    if not merges:
+        return
+    missing = session.execute(
+        select(Track.content_hash, func.min(Track.id))
+        .where(Track.content_hash.in_(list(merges)), Track.missing_since.is_not(None))
+        .group_by(Track.content_hash)
+    ).all()
+    for digest, old_id in missing:
+        item = merges[digest]
+        if old_id == item.id:
+            continue
+        new = session.execute(
+            select(Track.path, Track.device, Track.inode).where(Track.id == item.id)
+        ).one()
+        session.execute(delete(Track).where(Track.id == item.id))
+        session.execute(
+            update(Track)
+            .where(Track.id == old_id)
+            .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
         )
-        .order_by(Track.id)
-        .limit(1)
-    )
-    if old_id is None:
-        return None
-    new = session.execute(
-        select(Track.path, Track.device, Track.inode).where(Track.id == item.id)
-    ).one()
-    session.execute(delete(Track).where(Track.id == item.id))
-    session.execute(
-        update(Track)
-        .where(Track.id == old_id)
-        .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
-    )
-    return old_id
+        item.id = old_id
 
 
 def _write_metadata(
-    db: Database, results: dict[int, tuple[_Item, _MetadataResult | StageError]]
+    db: Database, results: list[tuple[_Item, _MetadataResult | StageError]]
 ) -> None:
+    now = utcnow()
+    errors = [_error_values(item, r) for item, r in results if isinstance(r, StageError)]
+    done = [(item, r) for item, r in results if not isinstance(r, StageError)]
     with db.write() as session:
-        for item, result in results.values():
-            if isinstance(result, StageError):
-                session.execute(
-                    update(Track).where(Track.id == item.id).values(**_error_values(result))
-                )
-                item.status = ERROR
-                continue
-            merged_id = _merge_into_missing(session, item, result)
-            if merged_id is not None:
-                item.id = merged_id
-            session.execute(
-                update(Track)
-                .where(Track.id == item.id)
-                .values(
+        _bulk_update(session, errors)
+        _merge_into_missing(session, {r.content_hash: item for item, r in done})
+        _bulk_update(
+            session,
+            [
+                {
+                    "id": item.id,
                     **asdict(result.metadata),
-                    content_hash=result.content_hash,
-                    size=result.size,
-                    mtime_ns=result.mtime_ns,
-                    processing_status=METADATA_DONE,
-                    last_error_message=None,
-                    failed_stage=None,
-                    updated_at=utcnow(),
-                )
-            )
-            item.status = METADATA_DONE
+                    "content_hash": result.content_hash,
+                    "size": result.size,
+                    "mtime_ns": result.mtime_ns,
+                    "processing_status": METADATA_DONE,
+                    "last_error_message": None,
+                    "failed_stage": None,
+                    "updated_at": now,
+                }
+                for item, result in done
+            ],
+        )
+    for item, _ in done:
+        item.status = METADATA_DONE
 
 
 def _write_art(
     db: Database, results: list[tuple[_Item, tuple[str, str] | StageError | None]]
 ) -> None:
+    now = utcnow()
+    errors = [_error_values(item, r) for item, r in results if isinstance(r, StageError)]
+    done = [(item, r) for item, r in results if not isinstance(r, StageError)]
     with db.write() as session:
-        for item, result in results:
-            if isinstance(result, StageError):
-                values = _error_values(result)
-                item.status = ERROR
-            else:
-                artwork_hash, source = result if result else (None, None)
-                values = {
-                    "artwork_hash": artwork_hash,
-                    "artwork_source": source,
+        _bulk_update(session, errors)
+        _bulk_update(
+            session,
+            [
+                {
+                    "id": item.id,
+                    "artwork_hash": result[0] if result else None,
+                    "artwork_source": result[1] if result else None,
                     "processing_status": ART_DONE,
-                    "updated_at": utcnow(),
+                    "updated_at": now,
                 }
-                item.status = ART_DONE
-            session.execute(update(Track).where(Track.id == item.id).values(**values))
+                for item, result in done
+            ],
+        )
+    for item, _ in done:
+        item.status = ART_DONE
 
 
 def _finish(db: Database, items: list[_Item]) -> None:
@@ -245,9 +257,7 @@ def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
                 f"{item.attempts} times; the file may crash the audio or image library",
             )
             with db.write() as session:
-                session.execute(
-                    update(Track).where(Track.id == item.id).values(**_error_values(error))
-                )
+                _bulk_update(session, [_error_values(item, error)])
             return []
         return items
     suspects = [item for item in items if item.attempts > 0]
@@ -271,9 +281,7 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
 
     needs_metadata = [item for item in items if item.status == PENDING]
     if needs_metadata:
-        _write_metadata(
-            db, {item.id: (item, _read_metadata(item, settings)) for item in needs_metadata}
-        )
+        _write_metadata(db, [(item, _read_metadata(item, settings)) for item in needs_metadata])
     needs_art = [item for item in items if item.status == METADATA_DONE]
     if needs_art:
         _write_art(db, [(item, _make_art(item, settings)) for item in needs_art])
