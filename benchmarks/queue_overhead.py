@@ -105,10 +105,10 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
             for start in range(0, len(ids), batch):
                 claimed = pipeline._claim(db, ids[start : start + batch])
                 items = pipeline._isolate_suspects(db, claimed)
-                results = {
-                    item.id: (item, pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1))
+                results = [
+                    (item, pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1))
                     for item in items
-                }
+                ]
                 pipeline._write_metadata(db, results)
                 pipeline._write_art(db, [(item, None) for item in items])
                 pipeline._finish(db, items)
