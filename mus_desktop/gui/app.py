@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mus_desktop import APP_NAME, APP_ORG
 from mus_desktop.config import Settings
@@ -52,6 +54,19 @@ def try_open(settings: Settings) -> Database | BaseException:
         return exc
 
 
+def _close_on_signals(window: QWidget) -> QTimer:
+    """Ctrl+C or SIGTERM close the window, so the workers and the private
+    broker are stopped as on a normal quit. Python runs a signal handler only
+    when Python code runs; while Qt's loop waits in C, a timer gives it that
+    chance."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: window.close())
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
 def run_gui(settings: Settings) -> int:
     """Open the window; returns the exit status once it is closed."""
     app = application()
@@ -63,8 +78,10 @@ def run_gui(settings: Settings) -> int:
 
     window = MainWindow(settings, db)
     window.show()
+    signal_timer = _close_on_signals(window)
     try:
         return app.exec()
     finally:
+        signal_timer.stop()
         window.shutdown()
         db.dispose()
