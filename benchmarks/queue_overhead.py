@@ -4,9 +4,9 @@
    (`noop_batch`), enqueued with the real `enqueue_batches` path, run by a real
    `mus worker --burst` (RQ's forking Worker) on a cold private broker. The cost per job
    is (time to drain N jobs - time to start and stop on an empty queue) / N.
-2. Status writes: the batch job's own transactions (`_claim`, `_write_metadata`,
-   `_write_art`, `_finish`) on a fresh database of the generated library, with the stage
-   functions replaced by instant results.
+2. Status writes: the batch job's own transactions (`_claim`, `_run_stage` for the
+   metadata and art stages, `_finish`) on a fresh database of the generated library,
+   with the stage functions replaced by instant results.
 
 The work is the real stage functions (`_read_metadata`: tags + hash; `_make_art`: cover
 and thumbnail) run in-process on the same files, without the database.
@@ -105,12 +105,17 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
             for start in range(0, len(ids), batch):
                 claimed = pipeline._claim(db, ids[start : start + batch])
                 items = pipeline._isolate_suspects(db, claimed)
-                results = [
-                    (item, pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1))
-                    for item in items
-                ]
-                pipeline._write_metadata(db, results)
-                pipeline._write_art(db, [(item, None) for item in items])
+                pipeline._run_stage(
+                    db,
+                    items,
+                    "metadata",
+                    lambda item: pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1),
+                    pipeline.METADATA_DONE,
+                    pipeline._metadata_values,
+                )
+                pipeline._run_stage(
+                    db, items, "art", lambda _item: None, pipeline.ART_DONE, pipeline._art_values
+                )
                 pipeline._finish(db, items)
             per_track.append((time.perf_counter() - started) / len(ids))
             db.engine.dispose()
@@ -130,12 +135,8 @@ def _work_cost(ctx: Context) -> tuple[float, dict[str, object]]:
             started = time.perf_counter()
             for index, path in enumerate(sample):
                 item = pipeline._Item(index, str(path), pipeline.PENDING, 0)
-                for result in (
-                    pipeline._read_metadata(item, settings),
-                    pipeline._make_art(item, settings),
-                ):
-                    if isinstance(result, Exception):
-                        raise RuntimeError(f"{path}: {result}")
+                pipeline._read_metadata(item, settings)  # a bad file raises StageError here
+                pipeline._make_art(item, settings)
             per_track.append((time.perf_counter() - started) / len(sample))
     return median(per_track), {"work_per_track_s": per_track, "sample": len(sample)}
 

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
 from mus_desktop.library.engine import Database, open_database
-from mus_desktop.library.queries import status_counts
+from mus_desktop.library.queries import count_unfinished, status_counts
 
 if TYPE_CHECKING:
+    from mus_desktop.library.scanner import ScanReport
     from mus_desktop.runtime.backend import Backend
 
 
@@ -44,15 +45,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"mus: {problem}", file=sys.stderr)
         return 1
     if not args.wait and not report.to_process:
-        for problem in report.problems:
-            print(f"warning: {problem}", file=sys.stderr)
-        print(report.summary())
+        _print_report(report)
         return 0  # nothing to queue: no need to reach the broker
     with start_backend(settings, start_workers=args.wait) as backend:
         queue_scanned(report, backend.queue, settings)
-        for problem in report.problems:
-            print(f"warning: {problem}", file=sys.stderr)
-        print(report.summary())
+        _print_report(report)
         if backend.queue is None:
             return 1 if args.wait else 0
         if not args.wait:
@@ -69,12 +66,17 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_report(report: ScanReport) -> None:
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(report.summary())
+
+
 def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> None:
     """A progress bar until no present track is left unfinished. When nothing
     is queued or running yet tracks remain (work lost), reconcile again."""
     from tqdm import tqdm
 
-    from mus_desktop.library.queries import count_unfinished
     from mus_desktop.processing.service import reconcile
 
     remaining = count_unfinished(db)

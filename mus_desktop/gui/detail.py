@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from mus_desktop.gui.model import format_duration
-from mus_desktop.gui.status import Kind, action_icon, stage_word, status_icon
+from mus_desktop.gui.status import Kind, action_icon, kind_for, stage_word, status_icon
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import TrackDetail, track_detail
 
@@ -79,8 +79,8 @@ class _LoadDetail(QRunnable):
             self._signals.failed.emit(self._request, str(exc))
             return
         image = None
-        if detail is not None and detail.artwork_hash:
-            decoded = QImage(str(self._thumbnails / f"{detail.artwork_hash}.jpg"))
+        if detail is not None and detail.track.artwork_hash:
+            decoded = QImage(str(self._thumbnails / f"{detail.track.artwork_hash}.jpg"))
             if not decoded.isNull():
                 image = decoded.scaled(
                     COVER_SIZE,
@@ -112,46 +112,38 @@ def _grouped(digest: str | None) -> str:
 
 def status_text(detail: TrackDetail) -> str:
     """The status line: the word, the stage, and for a missing file what it was."""
-    stage = stage_word(detail.status)
-    if detail.missing_since is not None:
+    track = detail.track
+    stage = stage_word(track.processing_status)
+    if track.missing_since is not None:
         return f"Missing (was {stage.lower()})"
-    if detail.status == "ERROR" and detail.failed_stage:
-        return f"Error in the {detail.failed_stage} stage"
+    if track.processing_status == "ERROR" and track.failed_stage:
+        return f"Error in the {track.failed_stage} stage"
     return stage
-
-
-def _kind(detail: TrackDetail) -> Kind:
-    if detail.missing_since is not None:
-        return Kind.MISSING
-    return {
-        "COMPLETE": Kind.COMPLETE,
-        "ERROR": Kind.ERROR,
-        "PENDING": Kind.PENDING,
-    }.get(detail.status, Kind.IN_PROGRESS)
 
 
 def field_values(detail: TrackDetail) -> dict[str, str]:
     """The pane's fields as text; empty strings are hidden."""
-    inode = "" if detail.inode is None else f"{detail.device} / {detail.inode}"
+    track = detail.track
+    inode = "" if track.inode is None else f"{track.device} / {track.inode}"
     return {
-        "Track": "" if detail.track_number is None else str(detail.track_number),
-        "Disc": "" if detail.disc_number is None else str(detail.disc_number),
-        "Year": "" if detail.year is None else str(detail.year),
-        "Genre": detail.genre or "",
-        "Album artist": detail.album_artist or "",
-        "Duration": format_duration(detail.duration),
-        "Format": detail.format or "",
-        "Bitrate": "" if detail.bitrate is None else f"{round(detail.bitrate / 1000)} kbit/s",
-        "Sample rate": "" if detail.sample_rate is None else f"{detail.sample_rate} Hz",
-        "Channels": "" if detail.channels is None else str(detail.channels),
-        "Size": _size(detail.size),
-        "Path": "" if detail.missing_since is not None else detail.path,
+        "Track": "" if track.track_number is None else str(track.track_number),
+        "Disc": "" if track.disc_number is None else str(track.disc_number),
+        "Year": "" if track.year is None else str(track.year),
+        "Genre": track.genre or "",
+        "Album artist": track.album_artist or "",
+        "Duration": format_duration(track.duration),
+        "Format": track.format or "",
+        "Bitrate": "" if track.bitrate is None else f"{round(track.bitrate / 1000)} kbit/s",
+        "Sample rate": "" if track.sample_rate is None else f"{track.sample_rate} Hz",
+        "Channels": "" if track.channels is None else str(track.channels),
+        "Size": _size(track.size),
+        "Path": "" if track.missing_since is not None else detail.path,
         "Device / inode": inode,
-        "Content hash": _grouped(detail.content_hash),
-        "Added": _when(detail.added_at),
-        "Updated": _when(detail.updated_at),
-        "Missing since": _when(detail.missing_since),
-        "Last seen at": detail.path if detail.missing_since is not None else "",
+        "Content hash": _grouped(track.content_hash),
+        "Added": _when(track.added_at),
+        "Updated": _when(track.updated_at),
+        "Missing since": _when(track.missing_since),
+        "Last seen at": detail.path if track.missing_since is not None else "",
     }
 
 
@@ -283,9 +275,10 @@ class DetailPane(QScrollArea):
         if detail is None:
             self._clear("This track is no longer in the library.")
             return
-        self.title.setText(detail.title or Path(detail.path).name)
-        self.subtitle.setText(" — ".join(part for part in (detail.artist, detail.album) if part))
-        kind = _kind(detail)
+        track = detail.track
+        self.title.setText(track.title or Path(detail.path).name)
+        self.subtitle.setText(" — ".join(part for part in (track.artist, track.album) if part))
+        kind = kind_for(track.processing_status, track.missing_since is not None)
         self.status_icon.setPixmap(status_icon(kind).pixmap(16, 16))
         self.status_word.setText(status_text(detail))
         if image is None:
@@ -293,9 +286,10 @@ class DetailPane(QScrollArea):
             self.cover.setText("No cover")
         else:
             self.cover.setPixmap(QPixmap.fromImage(image))
-        self.error.setText(detail.error)
-        self.error_box.setVisible(bool(detail.error))
-        self.retry_button.setEnabled(detail.status == "ERROR")
+        error = track.last_error_message or ""
+        self.error.setText(error)
+        self.error_box.setVisible(bool(error))
+        self.retry_button.setEnabled(track.processing_status == "ERROR")
         for name, value in field_values(detail).items():
             self.fields[name].setText(value)
             self._form.setRowVisible(self.fields[name], bool(value))

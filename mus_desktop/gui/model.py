@@ -254,8 +254,7 @@ class TrackTableModel(QAbstractTableModel):
             if row.content_hash is not None and row.missing_since is None
         )
         self._duplicates = sum(count for count in self._hashes.values() if count > 1)
-        self._visible = self._filtered_sorted()
-        self._rebuild_positions()
+        self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
 
@@ -266,8 +265,7 @@ class TrackTableModel(QAbstractTableModel):
         self._filter = status_filter
         self._words = words
         self.beginResetModel()
-        self._visible = self._filtered_sorted()
-        self._rebuild_positions()
+        self._refilter()
         self.endResetModel()
 
     def apply_changes(self, rows: Sequence[TrackRow]) -> None:
@@ -309,8 +307,7 @@ class TrackTableModel(QAbstractTableModel):
         self._emit_changed(shown)
         if len(enter) + len(leave) > _RESET_THRESHOLD:
             self.beginResetModel()
-            self._visible = self._filtered_sorted()
-            self._rebuild_positions()
+            self._refilter()
             self.endResetModel()
         else:
             self._remove_positions(leave)
@@ -351,13 +348,15 @@ class TrackTableModel(QAbstractTableModel):
             return all(word in haystack for word in self._words)
         return True
 
-    def _filtered_sorted(self) -> list[int]:
+    def _refilter(self) -> None:
+        """The visible rows anew from the filter and sort (inside a model reset)."""
         if self._filter == StatusFilter.ALL and not self._words:
             ids = list(self._rows)
         else:
             ids = [track_id for track_id, row in self._rows.items() if self._matches(row)]
         self._sort_ids(ids)
-        return ids
+        self._visible = ids
+        self._rebuild_positions()
 
     def _keys_for(self, column: Column) -> dict[int, Any]:
         """id → sort key for `column`, kept until a row changes (then just its key)."""

@@ -56,10 +56,14 @@ _KIND_OF_STATUS = {
 SORT_RANK = {kind: rank for rank, kind in enumerate(Kind)}
 
 
-def kind_of(row: TrackRow) -> Kind:
-    if row.missing_since is not None:
+def kind_for(status: str, missing: bool) -> Kind:
+    if missing:
         return Kind.MISSING
-    return _KIND_OF_STATUS.get(row.status, Kind.PENDING)
+    return _KIND_OF_STATUS.get(status, Kind.PENDING)
+
+
+def kind_of(row: TrackRow) -> Kind:
+    return kind_for(row.status, row.missing_since is not None)
 
 
 def stage_word(status: str) -> str:

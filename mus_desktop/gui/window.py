@@ -41,6 +41,7 @@ from mus_desktop.gui.status import (
 from mus_desktop.gui.watcher import WatcherThread
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import TrackRow
+from mus_desktop.library.scanner import ScanReport
 
 DEFAULT_WIDTHS = {
     Column.STATUS: 104,
@@ -261,12 +262,15 @@ class MainWindow(QMainWindow):
         rows = self.table.selectionModel().selectedRows()
         return [index.data(TRACK_ID_ROLE) for index in rows]
 
-    def retry_selected(self) -> None:
-        ids = [
+    def selected_errored_ids(self) -> list[int]:
+        return [
             track_id
             for track_id in self.selected_ids()
             if (row := self.model.row_by_id(track_id)) is not None and row.status == "ERROR"
         ]
+
+    def retry_selected(self) -> None:
+        ids = self.selected_errored_ids()
         if ids:
             self.retry(ids)
 
@@ -321,16 +325,15 @@ class MainWindow(QMainWindow):
         self.broker_label.setToolTip(state.text)
 
     @Slot(str, object)
-    def _on_import_finished(self, folder: str, report: object) -> None:
-        summary = report.summary()  # type: ignore[attr-defined]
-        problems: list[str] = report.problems  # type: ignore[attr-defined]
+    def _on_import_finished(self, folder: str, report: ScanReport) -> None:
+        summary = report.summary()
         self.statusBar().showMessage(f"{folder}: {summary}", 15000)
-        if problems or report.fatal:  # type: ignore[attr-defined]
+        if report.problems or report.fatal:
             self._message(
                 QMessageBox.Icon.Warning,
                 "Import problems",
                 f"{folder}: {summary}",
-                "\n".join(problems),
+                "\n".join(report.problems),
             )
 
     @Slot(int)
@@ -357,14 +360,7 @@ class MainWindow(QMainWindow):
             self.message_boxes.remove(box)
 
     def _on_selection(self, *_args: object) -> None:
-        counts = self.model.counts()
-        self.retry_all_action.setEnabled(counts.by_kind.get(Kind.ERROR, 0) > 0)
-        self.retry_action.setEnabled(
-            any(
-                (row := self.model.row_by_id(track_id)) is not None and row.status == "ERROR"
-                for track_id in self.selected_ids()
-            )
-        )
+        self.retry_action.setEnabled(bool(self.selected_errored_ids()))
 
     def _on_current(self, current: object, _previous: object) -> None:
         track_id = self.table.currentIndex().data(TRACK_ID_ROLE)

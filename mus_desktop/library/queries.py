@@ -84,31 +84,18 @@ def duplicates_of(db: Database, track_id: int) -> list[Track]:
         )
 
 
+# Present tracks that are not in a final state.
+_UNFINISHED = (Track.processing_status.not_in(FINAL_STATUSES), Track.missing_since.is_(None))
+
+
 def unfinished_ids(db: Database) -> list[int]:
-    """Present tracks that are not in a final state."""
     with db.read() as session:
-        return list(
-            session.scalars(
-                select(Track.id)
-                .where(
-                    Track.processing_status.not_in(FINAL_STATUSES),
-                    Track.missing_since.is_(None),
-                )
-                .order_by(Track.id)
-            )
-        )
+        return list(session.scalars(select(Track.id).where(*_UNFINISHED).order_by(Track.id)))
 
 
 def count_unfinished(db: Database, track_ids: Sequence[int] | None = None) -> int:
     with db.read() as session:
-        query = (
-            select(func.count())
-            .select_from(Track)
-            .where(
-                Track.processing_status.not_in(FINAL_STATUSES),
-                Track.missing_since.is_(None),
-            )
-        )
+        query = select(func.count()).select_from(Track).where(*_UNFINISHED)
         if track_ids is not None:
             query = query.where(Track.id.in_(track_ids))
         return int(session.scalar(query) or 0)

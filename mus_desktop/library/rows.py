@@ -156,32 +156,10 @@ class ChangeFollower:
 class TrackDetail:
     """Everything the detail pane shows about one track."""
 
-    id: int
+    track: Track
+    """Read whole and detached from its session: every column is loaded."""
     path: str
-    status: str
-    error: str
-    failed_stage: str | None
-    title: str | None
-    artist: str | None
-    album: str | None
-    album_artist: str | None
-    track_number: int | None
-    disc_number: int | None
-    year: int | None
-    genre: str | None
-    duration: float | None
-    bitrate: int | None
-    sample_rate: int | None
-    channels: int | None
-    format: str | None
-    size: int | None
-    device: int | None
-    inode: int | None
-    content_hash: str | None
-    artwork_hash: str | None
-    added_at: datetime | None
-    updated_at: datetime | None
-    missing_since: datetime | None
+    """`display_path` of the file."""
     duplicates: list[tuple[int, str]] = field(default_factory=list)
     """(id, display path) of the other present tracks with the same content hash."""
 
@@ -190,36 +168,7 @@ def track_detail(db: Database, track_id: int) -> TrackDetail | None:
     """One track's details and its duplicate group, or None if it is gone."""
     with db.read() as session:
         track = session.get(Track, track_id)
-        if track is None:
-            return None
-        return TrackDetail(
-            id=track.id,
-            path=display_path(track.path),
-            status=track.processing_status,
-            error=track.last_error_message or "",
-            failed_stage=track.failed_stage,
-            title=track.title,
-            artist=track.artist,
-            album=track.album,
-            album_artist=track.album_artist,
-            track_number=track.track_number,
-            disc_number=track.disc_number,
-            year=track.year,
-            genre=track.genre,
-            duration=track.duration,
-            bitrate=track.bitrate,
-            sample_rate=track.sample_rate,
-            channels=track.channels,
-            format=track.format,
-            size=track.size,
-            device=track.device,
-            inode=track.inode,
-            content_hash=track.content_hash,
-            artwork_hash=track.artwork_hash,
-            added_at=track.added_at,
-            updated_at=track.updated_at,
-            missing_since=track.missing_since,
-            duplicates=[
-                (other.id, display_path(other.path)) for other in duplicates_of(db, track.id)
-            ],
-        )
+    if track is None:
+        return None
+    duplicates = [(other.id, display_path(other.path)) for other in duplicates_of(db, track.id)]
+    return TrackDetail(track, display_path(track.path), duplicates)

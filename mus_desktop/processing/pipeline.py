@@ -19,10 +19,11 @@ of its own, and one that keeps failing alone ends in ERROR.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
+from typing import TypeVar
 
 from mutagen import FileType
 from sqlalchemy import delete, func, select, update
@@ -36,6 +37,9 @@ from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thum
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.hashing import content_hash
 from mus_desktop.processing.metadata import TrackMetadata, open_audio, read_metadata
+from mus_desktop.processing.service import enqueue_current
+
+T = TypeVar("T")
 
 MAX_SOLO_ATTEMPTS = 3
 PENDING = ProcessingStatus.PENDING.value
@@ -69,10 +73,17 @@ def _database(db_path: Path) -> Database:
     return open_database(db_path)
 
 
-def _fail(stage: str, exc: Exception) -> StageError:
-    if isinstance(exc, StageError):
+def _guarded(stage: str, work: Callable[[], T]) -> T | StageError:
+    """Run one file's stage; any failure becomes that file's StageError, so one
+    bad file never fails its batch."""
+    try:
+        return work()
+    except StageError as exc:
         return exc
-    return StageError(stage, "unexpected error", f"{type(exc).__name__}: {exc}")
+    except OSError as exc:
+        return stage_error_from_os(stage, exc)
+    except Exception as exc:
+        return StageError(stage, "unexpected error", f"{type(exc).__name__}: {exc}")
 
 
 def _check_root(path: str, settings: Settings) -> None:
@@ -82,36 +93,26 @@ def _check_root(path: str, settings: Settings) -> None:
         raise StageError("metadata", "outside the music folders", display_path(path))
 
 
-def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult | StageError:
-    try:
-        _check_root(item.path, settings)
-        before = os.stat(item.path)
-        item.audio = open_audio(item.path)
-        metadata = read_metadata(item.path, item.audio)
-        digest = content_hash(item.path)
-        return _MetadataResult(metadata, digest, before.st_size, before.st_mtime_ns)
-    except OSError as exc:
-        return stage_error_from_os("metadata", exc)
-    except Exception as exc:  # one bad file never fails its batch
-        return _fail("metadata", exc)
+def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult:
+    _check_root(item.path, settings)
+    before = os.stat(item.path)
+    item.audio = open_audio(item.path)
+    metadata = read_metadata(item.path, item.audio)
+    digest = content_hash(item.path)
+    return _MetadataResult(metadata, digest, before.st_size, before.st_mtime_ns)
 
 
-def _make_art(item: _Item, settings: Settings) -> tuple[str, str] | StageError | None:
-    try:
-        _check_root(item.path, settings)
-        image: ArtworkImage | None = find_artwork(item.path, item.audio)
-        item.audio = None
-        if image is None:
-            return None
-        return make_thumbnail(image, settings.thumbnail_dir), image.source
-    except OSError as exc:
-        return stage_error_from_os("art", exc)
-    except Exception as exc:
-        return _fail("art", exc)
+def _make_art(item: _Item, settings: Settings) -> tuple[str, str] | None:
+    """(thumbnail key, source) of the track's cover; None when it has none."""
+    _check_root(item.path, settings)
+    image: ArtworkImage | None = find_artwork(item.path, item.audio)
+    item.audio = None
+    if image is None:
+        return None
+    return make_thumbnail(image, settings.thumbnail_dir), image.source
 
 
 def _error_values(item: _Item, error: StageError) -> dict[str, object]:
-    item.status = ERROR
     return {
         "id": item.id,
         "processing_status": ERROR,
@@ -156,59 +157,63 @@ def _merge_into_missing(session: Session, merges: dict[str, _Item]) -> None:
         item.id = old_id
 
 
-def _write_metadata(
-    db: Database, results: list[tuple[_Item, _MetadataResult | StageError]]
+def _run_stage(
+    db: Database,
+    items: list[_Item],
+    stage: str,
+    work: Callable[[_Item], T],
+    done_status: str,
+    done_values: Callable[[Session, list[tuple[_Item, T]]], list[dict[str, object]]],
 ) -> None:
-    now = utcnow()
-    errors = [_error_values(item, r) for item, r in results if isinstance(r, StageError)]
-    done = [(item, r) for item, r in results if not isinstance(r, StageError)]
+    """Run `work` on every item, then write the whole batch's outcome in one
+    transaction: errors as ERROR, the rest as `done_status` with `done_values`."""
+    outcomes = [(item, _guarded(stage, partial(work, item))) for item in items]
+    failed = [(item, r) for item, r in outcomes if isinstance(r, StageError)]
+    done = [(item, r) for item, r in outcomes if not isinstance(r, StageError)]
     with db.write() as session:
-        _bulk_update(session, errors)
-        _merge_into_missing(session, {r.content_hash: item for item, r in done})
-        _bulk_update(
-            session,
-            [
-                {
-                    "id": item.id,
-                    **asdict(result.metadata),
-                    "content_hash": result.content_hash,
-                    "size": result.size,
-                    "mtime_ns": result.mtime_ns,
-                    "processing_status": METADATA_DONE,
-                    "last_error_message": None,
-                    "failed_stage": None,
-                    "updated_at": now,
-                }
-                for item, result in done
-            ],
-        )
+        _bulk_update(session, [_error_values(item, error) for item, error in failed])
+        _bulk_update(session, done_values(session, done))
+    for item, _ in failed:
+        item.status = ERROR
     for item, _ in done:
-        item.status = METADATA_DONE
+        item.status = done_status
 
 
-def _write_art(
-    db: Database, results: list[tuple[_Item, tuple[str, str] | StageError | None]]
-) -> None:
+def _metadata_values(
+    session: Session, done: list[tuple[_Item, _MetadataResult]]
+) -> list[dict[str, object]]:
+    _merge_into_missing(session, {result.content_hash: item for item, result in done})
     now = utcnow()
-    errors = [_error_values(item, r) for item, r in results if isinstance(r, StageError)]
-    done = [(item, r) for item, r in results if not isinstance(r, StageError)]
-    with db.write() as session:
-        _bulk_update(session, errors)
-        _bulk_update(
-            session,
-            [
-                {
-                    "id": item.id,
-                    "artwork_hash": result[0] if result else None,
-                    "artwork_source": result[1] if result else None,
-                    "processing_status": ART_DONE,
-                    "updated_at": now,
-                }
-                for item, result in done
-            ],
-        )
-    for item, _ in done:
-        item.status = ART_DONE
+    return [
+        {
+            "id": item.id,
+            **asdict(result.metadata),
+            "content_hash": result.content_hash,
+            "size": result.size,
+            "mtime_ns": result.mtime_ns,
+            "processing_status": METADATA_DONE,
+            "last_error_message": None,
+            "failed_stage": None,
+            "updated_at": now,
+        }
+        for item, result in done
+    ]
+
+
+def _art_values(
+    _session: Session, done: list[tuple[_Item, tuple[str, str] | None]]
+) -> list[dict[str, object]]:
+    now = utcnow()
+    return [
+        {
+            "id": item.id,
+            "artwork_hash": result[0] if result else None,
+            "artwork_source": result[1] if result else None,
+            "processing_status": ART_DONE,
+            "updated_at": now,
+        }
+        for item, result in done
+    ]
 
 
 def _finish(db: Database, items: list[_Item]) -> None:
@@ -246,8 +251,6 @@ def _claim(db: Database, track_ids: Sequence[int]) -> list[_Item]:
 
 def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
     """Split off tracks whose earlier batch died; give up on repeat offenders."""
-    from mus_desktop.processing.service import enqueue_current
-
     if len(items) == 1:
         item = items[0]
         if item.attempts >= MAX_SOLO_ATTEMPTS:
@@ -258,6 +261,7 @@ def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
             )
             with db.write() as session:
                 _bulk_update(session, [_error_values(item, error)])
+            item.status = ERROR
             return []
         return items
     suspects = [item for item in items if item.attempts > 0]
@@ -281,10 +285,12 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
 
     needs_metadata = [item for item in items if item.status == PENDING]
     if needs_metadata:
-        _write_metadata(db, [(item, _read_metadata(item, settings)) for item in needs_metadata])
+        read = partial(_read_metadata, settings=settings)
+        _run_stage(db, needs_metadata, "metadata", read, METADATA_DONE, _metadata_values)
     needs_art = [item for item in items if item.status == METADATA_DONE]
     if needs_art:
-        _write_art(db, [(item, _make_art(item, settings)) for item in needs_art])
+        art = partial(_make_art, settings=settings)
+        _run_stage(db, needs_art, "art", art, ART_DONE, _art_values)
     _finish(db, items)
     return {
         "complete": sum(item.status == COMPLETE for item in items),

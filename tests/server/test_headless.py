@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker_fixture import RunningServer, start_test_server
 from tools.audiogen import make_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +37,6 @@ class _NoQt:
 
 sys.meta_path.insert(0, _NoQt())
 '''
-
-
-@pytest.fixture
-def broker(tmp_path: Path):
-    server: RunningServer = start_test_server(tmp_path)
-    yield server
-    server.stop()
 
 
 def _env(tmp_path: Path, broker_url: str, music: Path, **extra: str) -> dict[str, str]:
@@ -89,12 +81,12 @@ def _import_work_and_report(mus: list[str], env: dict[str, str], music: Path) ->
     assert report["pragmas"]["journal_mode"] == "wal"
 
 
-def test_cli_works_when_pyside6_cannot_be_imported(tmp_path: Path, broker: RunningServer) -> None:
+def test_cli_works_when_pyside6_cannot_be_imported(tmp_path: Path, redis_url: str) -> None:
     blocker = tmp_path / "no-qt"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text(BLOCK_QT)
     music = tmp_path / "music"
-    env = _env(tmp_path, broker.url, music, PYTHONPATH=os.pathsep.join([str(blocker), str(REPO)]))
+    env = _env(tmp_path, redis_url, music, PYTHONPATH=os.pathsep.join([str(blocker), str(REPO)]))
 
     probe = subprocess.run(
         [sys.executable, "-c", "import PySide6"], env=env, capture_output=True, text=True
@@ -121,7 +113,7 @@ def _dockerfile_install_inputs() -> tuple[list[str], str]:
 
 
 @pytest.mark.slow
-def test_fresh_server_install_has_no_qt_and_runs(tmp_path: Path, broker: RunningServer) -> None:
+def test_fresh_server_install_has_no_qt_and_runs(tmp_path: Path, redis_url: str) -> None:
     """`pip install .` of what the image gets, in a new venv (network or pip cache needed)."""
     sources, install_args = _dockerfile_install_inputs()
     source = tmp_path / "src"
@@ -149,7 +141,7 @@ def test_fresh_server_install_has_no_qt_and_runs(tmp_path: Path, broker: Running
     assert probe.returncode != 0, "the server install pulled in Qt"
 
     music = tmp_path / "music"
-    env = _env(tmp_path, broker.url, music)
+    env = _env(tmp_path, redis_url, music)
     env["PATH"] = os.pathsep.join([str(venv / "bin"), env["PATH"]])
     env.pop("PYTHONPATH", None)
     assert shutil.which("supervisord", path=env["PATH"]) == str(venv / "bin" / "supervisord")
