@@ -32,6 +32,7 @@ from rq.serializers import JSONSerializer
 from mus_desktop.config import Settings
 from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
 from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
+from mus_desktop.runtime.memory import keep_freed_memory
 
 
 def resolve_broker_url(settings: Settings) -> str:
@@ -74,6 +75,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     if reason is not None:
         raise BrokerUnreachable(url, reason)
     _preload_job_module()
+    keep_freed_memory()
     connection = Redis.from_url(url)
     worker = MusWorker(
         [make_queue(connection, settings)],
