@@ -14,4 +14,3 @@ def test_tuning_is_applied_on_glibc() -> None:
     # In a child process, so the test run's own allocator stays untouched.
     code = "from mus_desktop.runtime.memory import keep_freed_memory as k; raise SystemExit(k())"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 1
-
