@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 from typing import TypeVar
@@ -187,7 +187,7 @@ def _metadata_values(
     return [
         {
             "id": item.id,
-            **asdict(result.metadata),
+            **vars(result.metadata),  # flat fields: no deep copy (asdict's)
             "content_hash": result.content_hash,
             "size": result.size,
             "mtime_ns": result.mtime_ns,

@@ -39,6 +39,8 @@ _ON_PATH: tuple[tuple[ServerKind, str], ...] = (
 # AF_UNIX paths are limited to 108 bytes on Linux, 104 on macOS and the BSDs.
 _SOCKET_PATH_LIMIT = 103
 START_TIMEOUT = 15.0
+POLL_INTERVAL = 0.005
+"""Between checks while a server starts or stops: valkey answers within ~10 ms."""
 
 
 def _probe_client(url: str, timeout: float) -> Redis:
@@ -347,7 +349,7 @@ class PrivateBroker:
                 return "it exited"
             if time.monotonic() > deadline:
                 return f"no answer after {timeout:g} s ({reason})"
-            time.sleep(0.05)
+            time.sleep(POLL_INTERVAL)
             reason = ping(self.url)
         return None
 
@@ -370,5 +372,5 @@ class PrivateBroker:
                     return True
             elif not _serves(pid, self.socket_path):
                 return True
-            time.sleep(0.05)
+            time.sleep(POLL_INTERVAL)
         return False

@@ -16,21 +16,23 @@ imported before the first fork, so no horse pays for imports.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import signal
-import subprocess
 import sys
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from redis import Redis
 from rq import Worker
 from rq.serializers import JSONSerializer
 
-from mus_desktop.config import Settings
+from mus_desktop.config import Settings, load_settings
 from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
+from mus_desktop.runtime import forkserver
 from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
 from mus_desktop.runtime.memory import keep_freed_memory
 
@@ -86,13 +88,33 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     return 0
 
 
+def _worker_process(env: dict[str, str], log_path: str) -> None:
+    """A pool worker's main, in a child of the fork server (modules already imported).
+
+    Runs in its own session, so a Ctrl+C in the terminal that started the app
+    does not reach it, with its output appended to the workers' log and the
+    environment the pool was started with (the fork server's own may be older).
+    """
+    os.setsid()
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.exit(run_worker(load_settings()))
+
+
 class LocalWorkerPool:
-    """`count` `mus worker` processes on `redis_url`, started and stopped by the app.
+    """`count` workers on `redis_url`, started and stopped by the app or the CLI.
+
+    The workers are forked by the fork server (runtime/forkserver.py), which
+    has the worker and job modules imported already.
 
     Each worker gets this process's environment (so MUS_DB and the rest carry
     over) with MUS_REDIS_URL set, and appends its output to `workers.log` in
-    the log folder. Workers run in their own session, so a Ctrl+C in the
-    terminal that started the app does not reach them; `stop` ends them.
+    the log folder. `stop` ends them; should the caller exit without it,
+    multiprocessing sends them SIGTERM (a warm shutdown) on the way out.
     """
 
     def __init__(self, settings: Settings, redis_url: str, count: int) -> None:
@@ -100,30 +122,28 @@ class LocalWorkerPool:
         self.redis_url = redis_url
         self.count = count
         self.log_path = Path(settings.log_dir) / "workers.log"
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self._processes: list[BaseProcess] = []
 
     @property
     def pids(self) -> list[int]:
-        return [process.pid for process in self._processes]
+        return [process.pid for process in self._processes if process.pid is not None]
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        forkserver.warm_up()
         env = {**os.environ, "MUS_REDIS_URL": self.redis_url}
-        with open(self.log_path, "ab") as log:
-            for _ in range(self.count):
-                self._processes.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "mus_desktop", "worker"],
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+        for _ in range(self.count):
+            process = forkserver.CONTEXT.Process(
+                target=_worker_process,
+                args=(env, str(self.log_path)),
+                name="mus-worker",
+                daemon=True,
+            )
+            process.start()
+            self._processes.append(process)
 
     def alive(self) -> int:
-        return sum(1 for process in self._processes if process.poll() is None)
+        return sum(1 for process in self._processes if process.is_alive())
 
     def stop(self, timeout: float = 30.0) -> None:
         """Warm shutdown: running jobs get `timeout` seconds to finish.
@@ -139,18 +159,18 @@ class LocalWorkerPool:
             if not self._wait_all(5.0):
                 self._signal_all(signal.SIGKILL)
                 self._wait_all(5.0)
-        self._processes = [process for process in self._processes if process.poll() is None]
+        self._processes = [process for process in self._processes if process.is_alive()]
 
     def _signal_all(self, sig: signal.Signals) -> None:
         for process in self._processes:
-            if process.poll() is None:
-                process.send_signal(sig)
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, sig)
 
     def _wait_all(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         for process in self._processes:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
                 return False
         return True
