@@ -39,13 +39,14 @@ def _open(settings: Settings) -> Database:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.wait and settings.workers > 0:
+        forkserver.warm_up()  # imports while we import and scan; the workers fork from it
+
     from mus_desktop.library.queries import status_counts
     from mus_desktop.library.scanner import scan
     from mus_desktop.processing.service import queue_scanned, reconcile
     from mus_desktop.runtime.backend import start_backend
 
-    if args.wait and settings.workers > 0:
-        forkserver.warm_up()  # imports while we scan; the workers fork from it later
     db = _open(settings)
     report = scan(db, args.paths)
     if report.fatal:
