@@ -11,14 +11,13 @@ no-op JSON jobs: SimpleWorker 2.1-2.3 ms per job, forking Worker 10.7-11.5 ms;
 a horse also opens the library database afresh (SQLite connections must not
 cross a fork), about 2 ms more. A job is a batch of tens of tracks and takes
 seconds, so the ~10 ms is well under one percent. The batch job's module is
-imported before the first fork, so no horse pays for imports.
+imported, and the database opened, before the first fork, so no horse pays for
+imports or for opening the database (`pipeline.prepare_worker`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.util
 import os
 import signal
 import sys
@@ -31,7 +30,8 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
+from mus_desktop.processing import pipeline
+from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime import forkserver
 from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
 from mus_desktop.runtime.memory import keep_freed_memory
@@ -42,13 +42,6 @@ def resolve_broker_url(settings: Settings) -> str:
     if settings.redis_url:
         return settings.redis_url
     return PrivateBroker(settings.runtime_dir, settings.log_dir).ensure_running()
-
-
-def _preload_job_module() -> None:
-    """Import the batch job's module once, so each forked work horse starts warm."""
-    module = JOB_FUNCTION.rpartition(".")[0]
-    if importlib.util.find_spec(module) is not None:
-        importlib.import_module(module)
 
 
 class MusWorker(Worker):
@@ -76,7 +69,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     reason = ping(url, timeout=3.0)
     if reason is not None:
         raise BrokerUnreachable(url, reason)
-    _preload_job_module()
+    pipeline.prepare_worker(settings)
     keep_freed_memory()
     connection = Redis.from_url(url)
     worker = MusWorker(
