@@ -93,7 +93,7 @@ def load_settings() -> Settings:
         redis_url=_redis_url_var(),
         workers=_int_var("MUS_WORKERS", os.cpu_count() or 2, 0, 64),
         job_timeout=_int_var("MUS_JOB_TIMEOUT", 600, 10, 86400),
-        batch_size=_int_var("MUS_BATCH_SIZE", 200, 1, 10000),
+        batch_size=_int_var("MUS_BATCH_SIZE", 500, 1, 10000),
         runtime_dir=_path_var("MUS_RUNTIME_DIR", runtime_default),
         log_dir=_path_var("MUS_LOG_DIR", log_default),
         music_roots=_roots_var(),

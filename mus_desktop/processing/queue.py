@@ -40,9 +40,20 @@ def batched(track_ids: Iterable[int], size: int) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 
+JOBS_PER_WORKER = 2
+"""Enough for the workers to even out, few enough that the per-job cost stays small.
+
+A job costs ~40 ms beyond its tracks' work: RQ's bookkeeping, the fork of its
+work horse and the copy-on-write faults the horse takes on the worker's memory.
+Measured on the bench library (2,000 tracks, 2 workers, median of 6
+alternating runs): 4 jobs of 200 per worker 1.62 s to all-final, 2 of 500
+1.43 s, 1 of 1000 1.40 s.
+"""
+
+
 def batch_sizes_for(count: int, workers: int, maximum: int) -> int:
     """A batch size that keeps every worker busy but amortizes job overhead."""
     if count <= 0:
         return maximum
-    per_worker = -(-count // max(1, workers * 4))
+    per_worker = -(-count // max(1, workers * JOBS_PER_WORKER))
     return max(1, min(maximum, per_worker))
