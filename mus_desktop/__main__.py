@@ -1,4 +1,4 @@
-from mus_desktop.cli import main
+from mus_desktop.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

