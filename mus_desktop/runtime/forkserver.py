@@ -15,8 +15,8 @@ import multiprocessing.forkserver
 
 CONTEXT = multiprocessing.get_context("forkserver")
 
-PRELOADED_MODULES = ["mus_desktop.runtime.workers"]
-"""The worker's module, which imports the batch job's and everything they use."""
+PRELOADED_MODULES = ["mus_desktop.runtime.workers", "mus_desktop.processing.pipeline"]
+"""The worker's module and the batch job's (processing.queue.JOB_FUNCTION)."""
 
 
 def warm_up() -> None:

@@ -30,7 +30,6 @@ from rq import Worker
 from rq.serializers import JSONSerializer
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.processing import pipeline
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime import forkserver
 from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
@@ -81,6 +80,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     reason = ping(url, timeout=3.0)
     if reason is not None:
         raise BrokerUnreachable(url, reason)
+    from mus_desktop.processing import pipeline  # not at the top: the CLI and window import us
+
     pipeline.prepare_worker(settings)
     keep_freed_memory()
     connection = Redis.from_url(url)
