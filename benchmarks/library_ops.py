@@ -237,12 +237,13 @@ def _memory_rows(peaks: list[dict[str, int]]) -> list[Row]:
     kinds = {kind for run in peaks for kind in run}
     rows = []
     labels = {
+        "fork_server": "peak RSS, fork server (the local workers are forked from it)",
         "worker": "peak RSS, RQ worker process",
         "work_horse": "peak RSS, work horse (forked per job; shares pages with its worker)",
         "cli": "peak RSS, `mus import --wait` process",
         "broker": "peak RSS, private broker (valkey)",
     }
-    for kind in ("worker", "work_horse", "cli", "broker"):
+    for kind in ("fork_server", "worker", "work_horse", "cli", "broker"):
         if kind in kinds:
             values = [run.get(kind, 0) for run in peaks]
             rows.append(

@@ -13,8 +13,9 @@ POLL_SECONDS = 0.05
 
 @dataclass
 class Peaks:
-    """Largest RSS (bytes) seen per kind of process: the `mus` command itself, a worker
-    (the RQ worker process), a work horse (the fork that runs one job) and the broker."""
+    """Largest RSS (bytes) seen per kind of process: the `mus` command itself, the fork
+    server the local workers come from, a worker (the RQ worker process), a work horse
+    (the fork that runs one job) and the broker."""
 
     rss: dict[str, int] = field(default_factory=dict)
 
@@ -22,17 +23,20 @@ class Peaks:
         self.rss[kind] = max(self.rss.get(kind, 0), value)
 
 
-def _kind(process: psutil.Process, worker_pids: set[int], root_pid: int) -> str:
+_CHILD_KIND = {"cli": "fork_server", "fork_server": "worker", "worker": "work_horse"}
+"""Forked processes share their parent's command line: their parent's kind says theirs."""
+
+
+def _kind(process: psutil.Process, kinds: dict[int, str], root_pid: int) -> str:
     if process.pid == root_pid:
         return "cli"
-    cmdline = process.cmdline()
-    if any("valkey" in part or "redis-server" in part or "dragonfly" in part for part in cmdline):
+    cmdline = " ".join(process.cmdline())
+    if any(name in cmdline for name in ("valkey", "redis-server", "dragonfly")):
         return "broker"
-    if "worker" in cmdline:
-        if process.ppid() in worker_pids:
-            return "work_horse"  # forked from a worker: same command line, worker parent
-        worker_pids.add(process.pid)
-        return "worker"
+    if "multiprocessing.forkserver" in cmdline:
+        return _CHILD_KIND.get(kinds.get(process.ppid(), ""), "other")
+    if " worker" in cmdline:  # `mus worker`: its horses share its command line
+        return "work_horse" if kinds.get(process.ppid()) == "worker" else "worker"
     return "other"
 
 
@@ -57,7 +61,7 @@ def watch(proc: subprocess.Popen[bytes]) -> Peaks:
     Its pipes are not read meanwhile: fine for commands that print little.
     """
     peaks = Peaks()
-    worker_pids: set[int] = set()
+    kinds: dict[int, str] = {proc.pid: "cli"}
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
@@ -66,7 +70,8 @@ def watch(proc: subprocess.Popen[bytes]) -> Peaks:
             tree = []
         for process in tree:
             try:
-                peaks.note(_kind(process, worker_pids, proc.pid), process.memory_info().rss)
+                kind = kinds.setdefault(process.pid, _kind(process, kinds, proc.pid))
+                peaks.note(kind, process.memory_info().rss)
             except psutil.Error:
                 continue  # exited between listing and reading
         time.sleep(POLL_SECONDS)
