@@ -2,9 +2,7 @@
 
 Each sub-command is a small function; the work lives in library/, processing/
 and runtime/. Errors a person can fix end as one line on stderr and exit 2.
-Sub-commands import what they need themselves: `mus import --wait` starts the
-workers' fork server before SQLAlchemy and the rest are imported, so both
-import at once on two cores.
+Sub-commands import what they need themselves, so each pays only for its own.
 """
 
 from __future__ import annotations
@@ -18,7 +16,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
-from mus_desktop.runtime import forkserver
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
@@ -44,40 +41,64 @@ def _open(settings: Settings) -> Database:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    if args.wait and settings.workers > 0:
-        forkserver.warm_up()  # imports while we import and scan; the workers fork from it
+    if args.wait:
+        return _import_and_wait(args, settings)
 
-    from mus_desktop.library.queries import status_counts
     from mus_desktop.library.scanner import scan
-    from mus_desktop.processing.service import queue_scanned, reconcile
+    from mus_desktop.processing.service import queue_scanned
     from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
     report = scan(db, args.paths)
     if report.fatal:
-        for problem in report.problems:
-            print(f"mus: {problem}", file=sys.stderr)
-        return 1
-    if not args.wait and not report.to_process:
+        return _report_fatal(report)
+    if not report.to_process:
         _print_report(report)
         return 0  # nothing to queue: no need to reach the broker
-    with start_backend(settings, start_workers=args.wait) as backend:
+    with start_backend(settings, start_workers=False) as backend:
+        queue_scanned(report, backend.queue, settings)
+        _print_report(report)
+        if backend.queue is not None and backend.live_workers() == 0:
+            print(
+                f"{len(report.to_process)} track(s) queued; no worker is running: "
+                "open mus or run `mus worker`"
+            )
+    return 0
+
+
+def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
+    """`mus import --wait`: scan, queue, and show progress until every track is final.
+
+    The workers are forked from this process once it has imported what they
+    need and before it opens the database (see LocalWorkerPool), so they get
+    ready while it scans.
+    """
+    from mus_desktop.library.queries import status_counts
+    from mus_desktop.library.scanner import scan
+    from mus_desktop.processing import pipeline  # noqa: F401  (imported once, for the workers)
+    from mus_desktop.processing.service import queue_scanned, reconcile
+    from mus_desktop.runtime.backend import start_backend
+
+    with start_backend(settings, fork_workers_here=True) as backend:
+        db = _open(settings)
+        report = scan(db, args.paths)
+        if report.fatal:
+            return _report_fatal(report)
         queue_scanned(report, backend.queue, settings)
         _print_report(report)
         if backend.queue is None:
-            return 1 if args.wait else 0
-        if not args.wait:
-            if report.to_process and backend.live_workers() == 0:
-                print(
-                    f"{len(report.to_process)} track(s) queued; no worker is running: "
-                    "open mus or run `mus worker`"
-                )
-            return 0
+            return 1
         reconcile(db, backend.queue, settings)
         _wait_until_final(db, backend, settings)
     counts = status_counts(db)
     print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
     return 0
+
+
+def _report_fatal(report: ScanReport) -> int:
+    for problem in report.problems:
+        print(f"mus: {problem}", file=sys.stderr)
+    return 1
 
 
 def _print_report(report: ScanReport) -> None:

@@ -130,12 +130,14 @@ class Backend:
         self.stop()
 
 
-def start_backend(settings: Settings, *, start_workers: bool = True) -> Backend:
+def start_backend(
+    settings: Settings, *, start_workers: bool = True, fork_workers_here: bool = False
+) -> Backend:
     """Connect to the configured broker, or the private one (starting it if need be).
 
     With `start_workers`, starts local workers until `settings.workers` are
     live on this queue, counting workers that others (another app instance,
-    Supervisor) already run.
+    Supervisor) already run. `fork_workers_here`: see LocalWorkerPool.
     """
     broker: PrivateBroker | None = None
     if settings.redis_url:
@@ -161,7 +163,7 @@ def start_backend(settings: Settings, *, start_workers: bool = True) -> Backend:
     if start_workers and settings.workers > 0:
         missing = settings.workers - backend.live_workers()
         if missing > 0:
-            pool = LocalWorkerPool(settings, url, missing)
+            pool = LocalWorkerPool(settings, url, missing, fork_here=fork_workers_here)
             pool.start()
             backend._pool = pool
     return backend

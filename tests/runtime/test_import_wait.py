@@ -1,0 +1,44 @@
+"""`mus import --wait` as a person runs it: the private broker, workers forked from the
+command itself, every track to its final state, and nothing left running afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from mus_desktop.config import Settings
+from mus_desktop.library.engine import open_database
+from mus_desktop.library.queries import status_counts
+from mus_desktop.runtime.broker import PrivateBroker, ping
+from tools.audiogen import make_library
+
+
+def test_import_wait_finishes_every_track_and_leaves_nothing_running(
+    private_settings: Settings, tmp_path: Path
+) -> None:
+    library = make_library(tmp_path / "music", albums=4, tracks_per_album=3, broken=True)
+    good, broken = len(library.good()), len(library.broken())
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mus_desktop", "import", str(library.root), "--wait"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"{good} complete, {broken} error, 0 missing" in result.stdout
+    counts = status_counts(open_database(private_settings.db_path))
+    assert (counts["COMPLETE"], counts["ERROR"]) == (good, broken)
+    assert "Listening on" in (private_settings.log_dir / "workers.log").read_text()
+    broker = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    assert ping(broker.url) is not None  # the broker it started is stopped
+    still_running = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if str(library.root) in " ".join(process.info["cmdline"] or [])
+    ]
+    assert still_running == []  # its forked workers and their horses are gone
