@@ -9,7 +9,8 @@
    with the stage functions replaced by instant results.
 
 The work is the real stage functions (`_read_metadata`: tags + hash; `_make_art`: cover
-and thumbnail) run in-process on the same files, without the database.
+and thumbnail) run in-process on the same files, without the database, with the malloc
+tuning every worker applies (runtime/memory.py).
 """
 
 from __future__ import annotations
@@ -125,7 +126,9 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
 def _work_cost(ctx: Context) -> tuple[float, dict[str, object]]:
     from benchmarks.common import audio_files
     from mus_desktop.processing import pipeline
+    from mus_desktop.runtime.memory import keep_freed_memory
 
+    keep_freed_memory()
     files = audio_files(ctx.library)
     sample = files[:: max(1, len(files) // WORK_SAMPLE)][:WORK_SAMPLE]
     per_track = []
