@@ -23,20 +23,24 @@ class Peaks:
         self.rss[kind] = max(self.rss.get(kind, 0), value)
 
 
-_CHILD_KIND = {"cli": "fork_server", "fork_server": "worker", "worker": "work_horse"}
-"""Forked processes share their parent's command line: their parent's kind says theirs."""
+_FORKED_FROM = {"cli": "worker", "fork_server": "worker", "worker": "work_horse"}
+"""A fork keeps its parent's command line; the parent's kind says what the fork is:
+`mus import --wait` and the fork server fork workers, a worker forks work horses."""
 
 
-def _kind(process: psutil.Process, kinds: dict[int, str], root_pid: int) -> str:
+def _kind(process: psutil.Process, seen: dict[int, tuple[str, str]], root_pid: int) -> str:
+    cmdline = " ".join(process.cmdline())
+    parent_kind, parent_cmdline = seen.get(process.ppid(), ("", ""))
     if process.pid == root_pid:
         return "cli"
-    cmdline = " ".join(process.cmdline())
     if any(name in cmdline for name in ("valkey", "redis-server", "dragonfly")):
         return "broker"
+    if cmdline == parent_cmdline:
+        return _FORKED_FROM.get(parent_kind, "other")
     if "multiprocessing.forkserver" in cmdline:
-        return _CHILD_KIND.get(kinds.get(process.ppid(), ""), "other")
-    if " worker" in cmdline:  # `mus worker`: its horses share its command line
-        return "work_horse" if kinds.get(process.ppid()) == "worker" else "worker"
+        return "fork_server"
+    if " worker" in cmdline:
+        return "worker"  # a `mus worker` process
     return "other"
 
 
@@ -61,17 +65,20 @@ def watch(proc: subprocess.Popen[bytes]) -> Peaks:
     Its pipes are not read meanwhile: fine for commands that print little.
     """
     peaks = Peaks()
-    kinds: dict[int, str] = {proc.pid: "cli"}
+    seen: dict[int, tuple[str, str]] = {}
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
+            # psutil lists a parent before its children: a fork's parent is seen first
             tree = [root, *root.children(recursive=True)]
         except psutil.Error:
             tree = []
         for process in tree:
             try:
-                kind = kinds.setdefault(process.pid, _kind(process, kinds, proc.pid))
-                peaks.note(kind, process.memory_info().rss)
+                if process.pid not in seen:
+                    kind = _kind(process, seen, proc.pid)
+                    seen[process.pid] = (kind, " ".join(process.cmdline()))
+                peaks.note(seen[process.pid][0], process.memory_info().rss)
             except psutil.Error:
                 continue  # exited between listing and reading
         time.sleep(POLL_SECONDS)
