@@ -70,8 +70,8 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     """`mus import --wait`: scan, queue, and show progress until every track is final.
 
     The workers are forked from this process once it has imported what they
-    need and before it opens the database (see LocalWorkerPool), so they get
-    ready while it scans.
+    need (see LocalWorkerPool), so they get ready while it scans. The database
+    is created or upgraded first, and its connections closed before the fork.
     """
     from mus_desktop.library.queries import status_counts
     from mus_desktop.library.scanner import scan
@@ -79,8 +79,9 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.processing.service import queue_scanned, reconcile
     from mus_desktop.runtime.backend import start_backend
 
+    db = _open(settings)
+    db.engine.dispose()  # no SQLite connection may cross the fork
     with start_backend(settings, fork_workers_here=True) as backend:
-        db = _open(settings)
         report = scan(db, args.paths)
         if report.fatal:
             return _report_fatal(report)
