@@ -12,6 +12,7 @@ from mus_desktop import APP_NAME, APP_ORG
 from mus_desktop.config import Settings
 from mus_desktop.gui.status import app_icon
 from mus_desktop.library.engine import Database, open_database
+from mus_desktop.runtime import forkserver
 
 
 def application() -> QApplication:
@@ -69,6 +70,8 @@ def _close_on_signals(window: QWidget) -> QTimer:
 
 def run_gui(settings: Settings) -> int:
     """Open the window; returns the exit status once it is closed."""
+    if settings.workers > 0:
+        forkserver.warm_up()  # imports the workers' modules while the window opens
     app = application()
     db = try_open(settings)
     if isinstance(db, BaseException):

@@ -3,9 +3,9 @@
 A fresh `mus worker` spends ~0.37 s importing SQLAlchemy, RQ, mutagen and
 Pillow before it can take a job. multiprocessing's fork server imports them
 once; each worker is then a `fork()` of it, ready in milliseconds, and the
-fork happens in that single-threaded process even when the caller is the
-(threaded) window. This module imports nothing heavy, so a command can start
-the server first and let its imports overlap with its own work.
+fork happens in that single-threaded process: the window has threads, so it
+must not fork itself. This module imports nothing heavy, so the window starts
+the server first thing and the server's imports overlap with its own start.
 """
 
 from __future__ import annotations
