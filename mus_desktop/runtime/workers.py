@@ -23,9 +23,11 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+import psutil
 from redis import Redis
 from rq import Worker
 from rq.serializers import JSONSerializer
@@ -35,6 +37,8 @@ from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime import forkserver
 from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
 from mus_desktop.runtime.memory import keep_freed_memory
+
+STOP_POLL_SECONDS = 0.02
 
 
 def resolve_broker_url(settings: Settings) -> str:
@@ -112,6 +116,31 @@ def _worker_process(env: dict[str, str], log_path: str) -> None:
     sys.exit(run_worker(load_settings()))
 
 
+@dataclass
+class _PoolWorker:
+    process: BaseProcess
+    handle: psutil.Process | None
+    """The same process by pid and start time: signalling it never hits a reused pid."""
+
+    def running(self) -> bool:
+        """Whether it still runs. multiprocessing alone cannot tell for a fork
+        server's child once the fork server is gone (a SIGTERM to the window's
+        process group ends it): its workers run on, and then only the pid can."""
+        if self.process.is_alive():  # also reaps it, when it is our own child
+            return True
+        if self.handle is None or not self.handle.is_running():
+            return False
+        try:
+            return self.handle.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.handle is not None and self.running():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self.handle.send_signal(sig)
+
+
 class LocalWorkerPool:
     """`count` workers on `redis_url`, started and stopped by the app or the CLI.
 
@@ -137,11 +166,11 @@ class LocalWorkerPool:
         self.count = count
         self.fork_here = fork_here
         self.log_path = Path(settings.log_dir) / "workers.log"
-        self._processes: list[BaseProcess] = []
+        self._workers: list[_PoolWorker] = []
 
     @property
     def pids(self) -> list[int]:
-        return [process.pid for process in self._processes if process.pid is not None]
+        return [worker.process.pid for worker in self._workers if worker.process.pid]
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,10 +188,14 @@ class LocalWorkerPool:
                 daemon=True,
             )
             process.start()
-            self._processes.append(process)
+            try:
+                handle = psutil.Process(process.pid)
+            except psutil.Error:
+                handle = None  # already gone
+            self._workers.append(_PoolWorker(process, handle))
 
     def alive(self) -> int:
-        return sum(1 for process in self._processes if process.is_alive())
+        return sum(1 for worker in self._workers if worker.running())
 
     def stop(self, timeout: float = 30.0) -> None:
         """Warm shutdown: running jobs get `timeout` seconds to finish.
@@ -178,18 +211,16 @@ class LocalWorkerPool:
             if not self._wait_all(5.0):
                 self._signal_all(signal.SIGKILL)
                 self._wait_all(5.0)
-        self._processes = [process for process in self._processes if process.is_alive()]
+        self._workers = [worker for worker in self._workers if worker.running()]
 
     def _signal_all(self, sig: signal.Signals) -> None:
-        for process in self._processes:
-            if process.is_alive() and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, sig)
+        for worker in self._workers:
+            worker.signal(sig)
 
     def _wait_all(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        for process in self._processes:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
+        while any(worker.running() for worker in self._workers):
+            if time.monotonic() >= deadline:
                 return False
+            time.sleep(STOP_POLL_SECONDS)
         return True

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+import psutil
 import pytest
 from redis import Redis
 
@@ -24,11 +24,11 @@ def worker_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie nobody has reaped yet."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return True
-    return False
 
 
 def test_pool_starts_workers_and_stop_leaves_no_process(
@@ -163,3 +163,27 @@ def test_backend_leaves_its_broker_running_while_others_use_it(
         backend.stop()
 
         assert other_instance.ping()
+
+
+def test_pool_stops_its_workers_even_after_the_fork_server_died(
+    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
+    configured = load_settings()
+    pool = LocalWorkerPool(configured, redis_url, 2)
+    pool.start()
+    pids = pool.pids
+    try:
+        with start_backend(configured, start_workers=False) as backend:
+            wait_until(lambda: backend.live_workers() == 2, "two workers to register")
+        # A SIGTERM to the window's process group (a terminal, `timeout`) ends the fork
+        # server too; the workers, in their own sessions, run on.
+        fork_server = psutil.Process(psutil.Process(pids[0]).ppid())
+        fork_server.terminate()
+        fork_server.wait(timeout=10)
+        assert pool.alive() == 2
+    finally:
+        pool.stop(timeout=30)
+
+    assert pool.alive() == 0
+    assert all(gone(pid) for pid in pids)

@@ -3,6 +3,9 @@ command itself, every track to its final state, and nothing left running afterwa
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import open_database
 from mus_desktop.library.queries import status_counts
 from mus_desktop.runtime.broker import PrivateBroker, ping
+from tests.runtime.conftest import wait_until
 from tools.audiogen import make_library
 
 
@@ -42,3 +46,33 @@ def test_import_wait_finishes_every_track_and_leaves_nothing_running(
         if str(library.root) in " ".join(process.info["cmdline"] or [])
     ]
     assert still_running == []  # its forked workers and their horses are gone
+
+
+def test_sigterm_stops_what_import_wait_started(private_settings: Settings, tmp_path: Path) -> None:
+    library = make_library(tmp_path / "music", albums=1, tracks_per_album=3)
+    env = {**os.environ, "MUS_WORKERS": "0"}  # nothing finishes: it waits until stopped
+    command = subprocess.Popen(
+        [sys.executable, "-m", "mus_desktop", "import", str(library.root), "--wait"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    broker = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    try:
+        wait_until(lambda: _tracks_recorded(private_settings) == 3, "the scan")
+        wait_until(lambda: ping(broker.url) is None, "the private broker to answer")
+    finally:
+        command.terminate()
+    _out, err = command.communicate(timeout=60)
+
+    assert command.returncode == 128 + signal.SIGTERM, err.decode()
+    assert ping(broker.url) is not None  # it stopped the broker it had started
+    assert "Traceback" not in err.decode()
+
+
+def _tracks_recorded(settings: Settings) -> int:
+    try:
+        with sqlite3.connect(settings.db_path) as connection:
+            return int(connection.execute("SELECT count(*) FROM track").fetchone()[0])
+    except sqlite3.Error:
+        return 0  # not created yet
