@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -31,25 +32,32 @@ def gone(pid: int) -> bool:
         return True
 
 
-def test_pool_starts_workers_and_stop_leaves_no_process(
+@pytest.fixture
+def pool_of_two(
     settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> Iterator[LocalWorkerPool]:
+    """Two pool workers on the test broker, registered there; stopped afterwards."""
     monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    configured = load_settings()
-    pool = LocalWorkerPool(settings, redis_url, 2)
+    pool = LocalWorkerPool(load_settings(), redis_url, 2)
     pool.start()
     try:
-        with start_backend(configured, start_workers=False) as backend:
+        with start_backend(load_settings(), start_workers=False) as backend:
             wait_until(lambda: backend.live_workers() == 2, "two workers to register")
-            assert pool.alive() == 2
+        yield pool
     finally:
-        pids = pool.pids
         pool.stop(timeout=30)
 
-    assert pool.alive() == 0
+
+def test_pool_starts_workers_and_stop_leaves_no_process(pool_of_two: LocalWorkerPool) -> None:
+    pids = pool_of_two.pids
+    assert pool_of_two.alive() == 2
+
+    pool_of_two.stop(timeout=30)
+
+    assert pool_of_two.alive() == 0
     assert all(gone(pid) for pid in pids)
-    assert "Worker" in pool.log_path.read_text()  # their output went to the log folder
-    with start_backend(configured, start_workers=False) as backend:
+    assert "Worker" in pool_of_two.log_path.read_text()  # their output went to the log folder
+    with start_backend(load_settings(), start_workers=False) as backend:
         assert backend.live_workers() == 0  # they unregistered on the way out
 
 
@@ -166,24 +174,17 @@ def test_backend_leaves_its_broker_running_while_others_use_it(
 
 
 def test_pool_stops_its_workers_even_after_the_fork_server_died(
-    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+    pool_of_two: LocalWorkerPool,
 ) -> None:
-    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    configured = load_settings()
-    pool = LocalWorkerPool(configured, redis_url, 2)
-    pool.start()
-    pids = pool.pids
-    try:
-        with start_backend(configured, start_workers=False) as backend:
-            wait_until(lambda: backend.live_workers() == 2, "two workers to register")
-        # A SIGTERM to the window's process group (a terminal, `timeout`) ends the fork
-        # server too; the workers, in their own sessions, run on.
-        fork_server = psutil.Process(psutil.Process(pids[0]).ppid())
-        fork_server.terminate()
-        fork_server.wait(timeout=10)
-        assert pool.alive() == 2
-    finally:
-        pool.stop(timeout=30)
+    pids = pool_of_two.pids
+    # A SIGTERM to the window's process group (a terminal, `timeout`) ends the fork
+    # server too; the workers, in their own sessions, run on.
+    fork_server = psutil.Process(psutil.Process(pids[0]).ppid())
+    fork_server.terminate()
+    fork_server.wait(timeout=10)
+    assert pool_of_two.alive() == 2
 
-    assert pool.alive() == 0
+    pool_of_two.stop(timeout=30)
+
+    assert pool_of_two.alive() == 0
     assert all(gone(pid) for pid in pids)
