@@ -281,14 +281,16 @@ def run() -> None:
     ~110 ms of each command's exit (12 ms left). Objects still go when their
     last reference does; only cycles are left for the OS to reclaim.
     """
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     code = main()
     gc.freeze()
     sys.exit(code)
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl+C does, so a command stops the workers and the
-    private broker it started on its way out (Python's default is to die on the spot).
-    The window replaces this with its own handler, which closes it."""
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    """SIGTERM and SIGHUP (the terminal closed) unwind like Ctrl+C does, so a command
+    stops the workers and the private broker it started on its way out (Python's
+    default is to die on the spot). The window replaces this with its own handler,
+    which closes it."""
     raise SystemExit(128 + signum)

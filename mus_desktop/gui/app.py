@@ -56,11 +56,11 @@ def try_open(settings: Settings) -> Database | BaseException:
 
 
 def _close_on_signals(window: QWidget) -> QTimer:
-    """Ctrl+C or SIGTERM close the window, so the workers and the private
-    broker are stopped as on a normal quit. Python runs a signal handler only
-    when Python code runs; while Qt's loop waits in C, a timer gives it that
-    chance."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    """Ctrl+C, SIGTERM or SIGHUP (the terminal that started it closed) close the
+    window, so the workers and the private broker are stopped as on a normal
+    quit. Python runs a signal handler only when Python code runs; while Qt's
+    loop waits in C, a timer gives it that chance."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: window.close())
     timer = QTimer()
     timer.timeout.connect(lambda: None)

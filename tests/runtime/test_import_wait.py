@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import open_database
@@ -48,7 +49,10 @@ def test_import_wait_finishes_every_track_and_leaves_nothing_running(
     assert still_running == []  # its forked workers and their horses are gone
 
 
-def test_sigterm_stops_what_import_wait_started(private_settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_stops_what_import_wait_started(
+    signum: signal.Signals, private_settings: Settings, tmp_path: Path
+) -> None:
     library = make_library(tmp_path / "music", albums=1, tracks_per_album=3)
     env = {**os.environ, "MUS_WORKERS": "0"}  # nothing finishes: it waits until stopped
     command = subprocess.Popen(
@@ -62,10 +66,10 @@ def test_sigterm_stops_what_import_wait_started(private_settings: Settings, tmp_
         wait_until(lambda: _tracks_recorded(private_settings) == 3, "the scan")
         wait_until(lambda: ping(broker.url) is None, "the private broker to answer")
     finally:
-        command.terminate()
+        command.send_signal(signum)
     _out, err = command.communicate(timeout=60)
 
-    assert command.returncode == 128 + signal.SIGTERM, err.decode()
+    assert command.returncode == 128 + signum, err.decode()
     assert ping(broker.url) is not None  # it stopped the broker it had started
     assert "Traceback" not in err.decode()
 
