@@ -63,9 +63,18 @@ def _add_missing_columns(conn: Connection) -> None:
 
 
 def migrate(engine: Engine) -> int:
-    """Bring the schema to SCHEMA_VERSION; returns the version found before."""
+    """Bring the schema to SCHEMA_VERSION; returns the version found before.
+
+    A current schema is recognised under a plain read transaction, so opening
+    the database never waits for (or holds up) a writer; only an upgrade takes
+    the write lock, and checks again under it.
+    """
+    with engine.connect() as conn:
+        found = _current_version(conn)
+        if found == SCHEMA_VERSION and _has_triggers(conn):
+            return found
     with engine.execution_options(mus_begin="IMMEDIATE").begin() as conn:
-        found = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+        found = _current_version(conn)
         if found == SCHEMA_VERSION and _has_triggers(conn):
             return found
         if found > SCHEMA_VERSION:
@@ -93,6 +102,10 @@ def migrate(engine: Engine) -> int:
             conn.exec_driver_sql(ddl)
         conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return found
+
+
+def _current_version(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
 
 
 def _has_triggers(conn: Connection) -> bool:

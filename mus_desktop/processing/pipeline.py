@@ -30,7 +30,7 @@ from typing import TypeVar
 from mutagen import FileType
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database, open_database
@@ -82,23 +82,19 @@ def prepare_worker(settings: Settings) -> None:
 
     Each horse then inherits the ready engine and only opens a connection of
     its own, instead of spending ~14 ms per job creating the engine and
-    checking the schema. Claiming an empty batch also configures the ORM
-    mappers and fills the engine's statement cache, which every horse would
-    otherwise redo (~4 ms per job). The connection used here is closed
-    again, because SQLite connections must not cross a fork. A database that
-    cannot be opened is left for the jobs to report.
+    checking the schema; the ORM mappers are configured once here too. None
+    of this takes the write lock, so a worker starting beside a running scan
+    does not wait for it. The connection used here is closed again, because
+    SQLite connections must not cross a fork. A database that cannot be
+    opened is left for the jobs to report.
     """
     try:
         db = _database(settings.db_path)
     except (OSError, SQLAlchemyError) as exc:
         log.warning("library database not opened before the first job: %s", exc)
         return
-    try:
-        _claim(db, [])
-    except SQLAlchemyError as exc:
-        log.warning("library database not ready before the first job: %s", exc)
-    finally:
-        db.engine.dispose()
+    configure_mappers()
+    db.engine.dispose()
     # What Python's gc docs advise before forking without exec: the horses'
     # collections then skip (and do not copy-on-write) everything made so far.
     gc.freeze()
