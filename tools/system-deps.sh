@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Debian packages the app and its tests need beyond Python itself: the shared
-# libraries Qt loads (even offscreen), pgrep for the tests, venv support,
-# npm for the compose-file linter.
+# libraries Qt loads (even offscreen), those its X11 (xcb) and Wayland
+# platform plugins load on a desktop, pgrep for the tests, venv support.
+# (Node.js for the compose-file linter comes from PyPI, in the dev extra.)
 # Installs only what is missing; needs root (or sudo) only when something is.
 set -euo pipefail
 
-packages=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 procps)
-if ! python3 -c "import ensurepip" 2>/dev/null; then
+packages=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 procps
+    libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
+    libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
+    libwayland-client0 libwayland-cursor0 libwayland-egl1)
+if ! "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null; then
     packages+=(python3-venv)
 fi
-command -v npm >/dev/null || packages+=(npm)  # dclint, the compose-file linter
 
+installed() {  # Debian 13 and Ubuntu 24.04 renamed some libraries with a t64 suffix
+    for name in "$1" "$1t64"; do
+        dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q "install ok installed" \
+            && return 0
+    done
+    return 1
+}
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-        || missing+=("$package")
+    installed "$package" || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

