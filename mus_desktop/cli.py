@@ -81,7 +81,7 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
-    db.engine.dispose()  # no SQLite connection may cross the fork
+    db.dispose()  # no SQLite connection may cross the fork
     with start_backend(settings, fork_workers_here=True) as backend:
         report = scan(db, args.paths)
         if report.fatal:
@@ -186,11 +186,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.backend import probe_broker
 
-    db = _open(settings)
+    pragmas = _open(settings).pragmas()
     broker = probe_broker(settings)
     report: dict[str, object] = {
         "database": str(settings.db_path),
-        "pragmas": db.pragmas(),
+        "pragmas": pragmas,
         "cache_dir": str(settings.cache_dir),
         "broker": broker,
     }
@@ -198,7 +198,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(f"database:      {report['database']}")
-        for name, value in db.pragmas().items():
+        for name, value in pragmas.items():
             print(f"  {name:<13}{value}")
         print(f"cache:         {report['cache_dir']}")
         print(f"broker:        {broker['url'] or 'private (not started)'}")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, TextClause, inspect, text
 from sqlalchemy.schema import CreateColumn
 
-from mus_desktop.library.models import Base, ChangeCounter
+from mus_desktop.library.models import Base
 
 SCHEMA_VERSION = 1
 
@@ -116,4 +116,4 @@ def _has_triggers(conn: Connection) -> bool:
     return set(_TRIGGERS) <= names
 
 
-__all__ = ["SCHEMA_VERSION", "ChangeCounter", "migrate"]
+__all__ = ["SCHEMA_VERSION", "migrate"]

@@ -18,12 +18,9 @@ class ProcessingStatus(str, Enum):
     COMPLETE = "COMPLETE"
     ERROR = "ERROR"
 
-    @property
-    def is_final(self) -> bool:
-        return self in (ProcessingStatus.COMPLETE, ProcessingStatus.ERROR)
-
 
 FINAL_STATUSES = (ProcessingStatus.COMPLETE.value, ProcessingStatus.ERROR.value)
+UNFINISHED_STATUSES = tuple(s.value for s in ProcessingStatus if s.value not in FINAL_STATUSES)
 
 
 def utcnow() -> datetime:
@@ -100,10 +97,6 @@ class Track(Base):
     )
 
     __table_args__ = (Index("ix_track_device_inode", "device", "inode"),)
-
-    @property
-    def status(self) -> ProcessingStatus:
-        return ProcessingStatus(self.processing_status)
 
     def __repr__(self) -> str:
         return f"<Track {self.id} {self.processing_status} {self.path!r}>"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track
+from mus_desktop.library.models import UNFINISHED_STATUSES, ProcessingStatus, Track
 
 
 def _duplicate_hashes(session: Session) -> Sequence[str]:
@@ -65,27 +65,27 @@ def duplicate_groups(db: Database) -> list[list[int]]:
     return list(groups.values())
 
 
-def duplicates_of(db: Database, track_id: int) -> list[Track]:
-    """The other present tracks with the same content as `track_id`."""
-    with db.read() as session:
-        content_hash = session.scalar(select(Track.content_hash).where(Track.id == track_id))
-        if content_hash is None:
-            return []
-        return list(
-            session.scalars(
-                select(Track)
-                .where(
-                    Track.content_hash == content_hash,
-                    Track.id != track_id,
-                    Track.missing_since.is_(None),
-                )
-                .order_by(Track.id)
+def duplicates_of(session: Session, track: Track) -> list[tuple[int, str]]:
+    """(id, path) of the other present tracks with the same content as `track`."""
+    if track.content_hash is None:
+        return []
+    return [
+        (other_id, path)
+        for other_id, path in session.execute(
+            select(Track.id, Track.path)
+            .where(
+                Track.content_hash == track.content_hash,
+                Track.id != track.id,
+                Track.missing_since.is_(None),
             )
+            .order_by(Track.id)
         )
+    ]
 
 
-# Present tracks that are not in a final state.
-_UNFINISHED = (Track.processing_status.not_in(FINAL_STATUSES), Track.missing_since.is_(None))
+# Present tracks that are not in a final state. A positive IN, not NOT IN, so that
+# SQLite can use the processing_status index.
+_UNFINISHED = (Track.processing_status.in_(UNFINISHED_STATUSES), Track.missing_since.is_(None))
 
 
 def unfinished_ids(db: Database) -> list[int]:
@@ -93,12 +93,9 @@ def unfinished_ids(db: Database) -> list[int]:
         return list(session.scalars(select(Track.id).where(*_UNFINISHED).order_by(Track.id)))
 
 
-def count_unfinished(db: Database, track_ids: Sequence[int] | None = None) -> int:
+def count_unfinished(db: Database) -> int:
     with db.read() as session:
-        query = select(func.count()).select_from(Track).where(*_UNFINISHED)
-        if track_ids is not None:
-            query = query.where(Track.id.in_(track_ids))
-        return int(session.scalar(query) or 0)
+        return int(session.scalar(select(func.count()).select_from(Track).where(*_UNFINISHED)) or 0)
 
 
 def errored_ids(db: Database) -> list[int]:

@@ -168,7 +168,7 @@ def track_detail(db: Database, track_id: int) -> TrackDetail | None:
     """One track's details and its duplicate group, or None if it is gone."""
     with db.read() as session:
         track = session.get(Track, track_id)
-    if track is None:
-        return None
-    duplicates = [(other.id, display_path(other.path)) for other in duplicates_of(db, track.id)]
+        if track is None:
+            return None
+        duplicates = [(other, display_path(path)) for other, path in duplicates_of(session, track)]
     return TrackDetail(track, display_path(track.path), duplicates)

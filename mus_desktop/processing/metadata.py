@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,11 +125,12 @@ def open_audio(path: str | Path) -> FileType:
     """
     path = Path(path)
     try:
-        size = os.stat(path).st_size
+        st = os.stat(path)
     except OSError as exc:
         raise stage_error_from_os(STAGE, exc) from exc
-    if path.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise StageError(STAGE, "path is a folder, not a file")
+    size = st.st_size
     if size == 0:
         raise StageError(STAGE, "empty file", "0 bytes")
     try:

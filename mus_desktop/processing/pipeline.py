@@ -94,7 +94,7 @@ def prepare_worker(settings: Settings) -> None:
         log.warning("library database not opened before the first job: %s", exc)
         return
     configure_mappers()
-    db.engine.dispose()
+    db.dispose()
     # What Python's gc docs advise before forking without exec: the horses'
     # collections then skip (and do not copy-on-write) everything made so far.
     gc.freeze()

@@ -55,5 +55,5 @@ def batch_sizes_for(count: int, workers: int, maximum: int) -> int:
     """A batch size that keeps every worker busy but amortizes job overhead."""
     if count <= 0:
         return maximum
-    per_worker = -(-count // max(1, workers * JOBS_PER_WORKER))
+    per_worker = -(-count // (max(1, workers) * JOBS_PER_WORKER))
     return max(1, min(maximum, per_worker))

@@ -44,7 +44,7 @@ def enqueue(queue: Queue, track_ids: Sequence[int], settings: Settings) -> int:
     """Queue `track_ids` in batches; returns the number of jobs."""
     if not track_ids:
         return 0
-    size = batch_sizes_for(len(track_ids), max(1, settings.workers), settings.batch_size)
+    size = batch_sizes_for(len(track_ids), settings.workers, settings.batch_size)
     return enqueue_batches(queue, batched(track_ids, size), settings.job_timeout)
 
 

@@ -107,8 +107,7 @@ class Backend:
             self._pool.stop(timeout)
             self._pool = None
         if self.redis is not None:
-            self.redis.close()
-            self.redis.connection_pool.disconnect()
+            self.redis.close()  # from_url: closing the client closes its pool
         broker, self._broker = self._broker, None
         if broker is None or not broker.started_here:
             return
@@ -142,15 +141,15 @@ def start_backend(
     broker: PrivateBroker | None = None
     if settings.redis_url:
         url = settings.redis_url
-    else:
+        reason = ping(url, timeout=2.0)
+        if reason is not None:
+            return Backend(settings, url=url, private=False, error=reason)
+    else:  # ensure_running returns once the broker answers
         broker = PrivateBroker(settings.runtime_dir, settings.log_dir)
         try:
             url = broker.ensure_running()
         except BrokerError as exc:
             return Backend(settings, url=None, private=True, error=str(exc))
-    reason = ping(url, timeout=2.0)
-    if reason is not None:
-        return Backend(settings, url=url, private=broker is not None, error=reason)
     redis = _client(url)
     backend = Backend(
         settings,

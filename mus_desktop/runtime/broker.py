@@ -342,11 +342,9 @@ class PrivateBroker:
         deadline = time.monotonic() + timeout
         reason = ping(self.url)
         while reason is not None:
-            if self._process is not None and self._process.pid == pid:
-                if self._process.poll() is not None:
-                    return f"it exited with status {self._process.returncode}"
-            elif not _serves(pid, self.socket_path):
-                return "it exited"
+            exited = self._exit_reason(pid)
+            if exited is not None:
+                return exited
             if time.monotonic() > deadline:
                 return f"no answer after {timeout:g} s ({reason})"
             time.sleep(POLL_INTERVAL)
@@ -367,10 +365,15 @@ class PrivateBroker:
     def _wait_exit(self, pid: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.pid == pid:
-                if self._process.poll() is not None:
-                    return True
-            elif not _serves(pid, self.socket_path):
+            if self._exit_reason(pid) is not None:
                 return True
             time.sleep(POLL_INTERVAL)
         return False
+
+    def _exit_reason(self, pid: int) -> str | None:
+        """How the server `pid` ended, or None while it still serves. Our own child
+        is polled (which also reaps it); another's is looked up by pid and socket."""
+        if self._process is not None and self._process.pid == pid:
+            code = self._process.poll()
+            return None if code is None else f"it exited with status {code}"
+        return None if _serves(pid, self.socket_path) else "it exited"

@@ -1,4 +1,4 @@
-"""RQ workers: the `mus worker` process and a pool of them run by the app.
+"""RQ workers: the `mus worker` process, and the pool the app and `mus import --wait` run.
 
 `mus worker` runs RQ's forking `Worker`, not `SimpleWorker`. Each job runs in a
 forked work horse: a segfault in a C library (a codec, an image decoder) kills
@@ -7,12 +7,13 @@ and a horse stuck inside C code past the job timeout is killed, which
 SimpleWorker's SIGALRM cannot do (the handler waits for the C call to return).
 
 Measured on RQ 3.0 with valkey 8.1 on a unix socket (2 shared cores), 300
-no-op JSON jobs: SimpleWorker 2.1-2.3 ms per job, forking Worker 10.7-11.5 ms;
-a horse also opens the library database afresh (SQLite connections must not
-cross a fork), about 2 ms more. A job is a batch of tens of tracks and takes
-seconds, so the ~10 ms is well under one percent. The batch job's module is
-imported, and the database opened, before the first fork, so no horse pays for
-imports or for opening the database (`pipeline.prepare_worker`).
+no-op JSON jobs: SimpleWorker 2.1-2.3 ms per job, forking Worker 10.7-11.5 ms.
+With real batches a job costs ~40 ms beyond its tracks' work (RQ's
+bookkeeping, the fork, the horse's copy-on-write faults on the worker's
+memory), so a job is a batch of up to 500 tracks (see processing/queue.py).
+Before the first fork the worker has the job's modules imported, the engine
+created and the schema checked (`pipeline.prepare_worker`); a horse only opens
+its own connection (SQLite connections must not cross a fork), about 2 ms.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ STOP_POLL_SECONDS = 0.02
 
 
 def resolve_broker_url(settings: Settings) -> str:
-    """The configured broker, else the private one (started if need be)."""
-    if settings.redis_url:
-        return settings.redis_url
-    return PrivateBroker(settings.runtime_dir, settings.log_dir).ensure_running()
+    """The configured broker if it answers, else the private one (started if need
+    be, and answering once started). Raises BrokerError (BrokerUnreachable)."""
+    if not settings.redis_url:
+        return PrivateBroker(settings.runtime_dir, settings.log_dir).ensure_running()
+    reason = ping(settings.redis_url, timeout=3.0)
+    if reason is not None:
+        raise BrokerUnreachable(settings.redis_url, reason)
+    return settings.redis_url
 
 
 class MusWorker(Worker):
@@ -82,9 +87,6 @@ def run_worker(settings: Settings, *, burst: bool = False) -> int:
     exits. Raises BrokerUnreachable if the broker does not answer.
     """
     url = resolve_broker_url(settings)
-    reason = ping(url, timeout=3.0)
-    if reason is not None:
-        raise BrokerUnreachable(url, reason)
     from mus_desktop.processing import pipeline  # not at the top: the CLI and window import us
 
     pipeline.prepare_worker(settings)
