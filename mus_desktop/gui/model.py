@@ -268,11 +268,20 @@ class TrackTableModel(QAbstractTableModel):
         self._refilter()
         self.endResetModel()
 
-    def apply_changes(self, rows: Sequence[TrackRow]) -> None:
-        """Take rows inserted or updated in the database since the last call."""
-        if not rows:
+    def apply_changes(self, rows: Sequence[TrackRow], removed: Sequence[int] = ()) -> None:
+        """Take rows inserted or updated, and ids deleted, in the database since the last call."""
+        if not rows and not removed:
             return
         touched_hashes: set[str] = set()
+        for track_id in removed:
+            gone = self._rows.pop(track_id, None)
+            if gone is None:
+                continue
+            self._count(gone, -1)
+            touched_hashes.add(gone.content_hash or "")
+            self._haystacks.pop(track_id, None)
+            for keys in self._sort_keys.values():
+                keys.pop(track_id, None)
         for row in rows:
             old = self._rows.get(row.id)
             if old is not None:
@@ -284,7 +293,7 @@ class TrackTableModel(QAbstractTableModel):
                 keys.pop(row.id, None)
             self._count(row, +1)
             touched_hashes.add(row.content_hash or "")
-        affected = {row.id for row in rows}
+        affected = {row.id for row in rows} | set(removed)
         if self._filter == StatusFilter.DUPLICATES:
             # A row can join or leave the duplicates because another row changed.
             touched_hashes.discard("")
@@ -297,7 +306,8 @@ class TrackTableModel(QAbstractTableModel):
         shown, enter, leave = [], [], []
         for track_id in affected:
             position = self._pos.get(track_id)
-            matches = self._matches(self._rows[track_id])
+            row = self._rows.get(track_id)
+            matches = row is not None and self._matches(row)
             if position is None and matches:
                 enter.append(track_id)
             elif position is not None and not matches:

@@ -1,6 +1,7 @@
 """The library watcher: a QObject living in its own QThread with its own
 database connection. It loads every row once, then polls `PRAGMA
-data_version` a few times a second and sends on just the rows that changed.
+data_version` a few times a second and sends on just the rows that changed
+and the ids of rows deleted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class LibraryWatcher(QObject):
     loaded = Signal(object)
     """list[TrackRow]: every row, once, at start."""
     changed = Signal(object)
-    """list[TrackRow]: rows inserted or updated since the last signal."""
+    """rows.Changes: rows inserted or updated, and ids deleted, since the last signal."""
     failed = Signal(str)
 
     def __init__(self, db: Database, interval_ms: int = POLL_INTERVAL_MS) -> None:
@@ -47,12 +48,12 @@ class LibraryWatcher(QObject):
         if self._follower is None:
             return
         try:
-            rows = self._follower.poll()
+            changes = self._follower.poll()
         except Exception as exc:  # a locked or vanished file: say so, keep polling
             self.failed.emit(f"cannot read the library: {exc}")
             return
-        if rows:
-            self.changed.emit(rows)
+        if changes.rows or changes.removed:
+            self.changed.emit(changes)
 
     @Slot()
     def stop(self) -> None:

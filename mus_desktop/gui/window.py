@@ -40,7 +40,7 @@ from mus_desktop.gui.status import (
 )
 from mus_desktop.gui.watcher import WatcherThread
 from mus_desktop.library.engine import Database
-from mus_desktop.library.rows import TrackRow
+from mus_desktop.library.rows import Changes, TrackRow
 from mus_desktop.library.scanner import ScanReport
 
 DEFAULT_WIDTHS = {
@@ -303,12 +303,14 @@ class MainWindow(QMainWindow):
         self._apply_filter()
 
     @Slot(object)
-    def _on_changed(self, rows: list[TrackRow]) -> None:
+    def _on_changed(self, changes: Changes) -> None:
         if not self._loaded:
             return
-        self.model.apply_changes(rows)
+        self.model.apply_changes(changes.rows, changes.removed)
         shown = self.detail.track_id
-        if shown is not None and any(row.id == shown for row in rows):
+        if shown is not None and (
+            shown in changes.removed or any(row.id == shown for row in changes.rows)
+        ):
             self._detail_timer.start()
         self._on_selection()
 

@@ -16,7 +16,7 @@ from sqlalchemy.schema import CreateColumn
 
 from mus_desktop.library.models import Base
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: deleted_track and its trigger
 
 _TRIGGERS = {
     "track_change_seq_insert": """
@@ -25,6 +25,7 @@ _TRIGGERS = {
             UPDATE change_counter SET value = value + 1 WHERE id = 1;
             UPDATE track SET change_seq = (SELECT value FROM change_counter WHERE id = 1)
             WHERE id = NEW.id;
+            DELETE FROM deleted_track WHERE id = NEW.id;  -- SQLite may reuse the id
         END
     """,
     "track_change_seq_update": """
@@ -34,6 +35,14 @@ _TRIGGERS = {
             UPDATE change_counter SET value = value + 1 WHERE id = 1;
             UPDATE track SET change_seq = (SELECT value FROM change_counter WHERE id = 1)
             WHERE id = NEW.id;
+        END
+    """,
+    "track_change_seq_delete": """
+        CREATE TRIGGER track_change_seq_delete AFTER DELETE ON track
+        BEGIN
+            UPDATE change_counter SET value = value + 1 WHERE id = 1;
+            INSERT OR REPLACE INTO deleted_track (id, change_seq)
+            VALUES (OLD.id, (SELECT value FROM change_counter WHERE id = 1));
         END
     """,
 }

@@ -1,4 +1,5 @@
-"""The library's tables: Track and the change counter the window follows."""
+"""The library's tables: Track, and the change counter and deleted-track record the
+window follows."""
 
 from __future__ import annotations
 
@@ -90,7 +91,8 @@ class Track(Base):
     )
     missing_since: Mapped[datetime | None] = mapped_column(DateTime)
 
-    # Set by a trigger from `change_counter` on every insert and update, so a
+    # Set by a trigger from `change_counter` on every insert and update (a delete is
+    # recorded in `deleted_track`), so a
     # reader can ask "what changed since N?" in commit order.
     change_seq: Mapped[int] = mapped_column(
         BigInteger, nullable=False, default=0, server_default="0", index=True
@@ -109,3 +111,14 @@ class ChangeCounter(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class DeletedTrack(Base):
+    """A track row that was deleted (one merged into the id it moved from, DESIGN.md
+    rule 4), with the change_seq of its deletion: a reader following changes by
+    change_seq learns of rows that are gone, not only of rows inserted or updated."""
+
+    __tablename__ = "deleted_track"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)

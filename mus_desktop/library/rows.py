@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, LargeBinary, Row, select, type_coerce
+from sqlalchemy import Connection, LargeBinary, Row, func, select, type_coerce
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import Track
+from mus_desktop.library.models import DeletedTrack, Track
 from mus_desktop.library.paths import display_path
 from mus_desktop.library.queries import duplicates_of
 
@@ -111,13 +111,34 @@ def rows_changed_since(db: Database, seq: int) -> tuple[list[TrackRow], int]:
         return _read_rows(conn, seq)
 
 
+class Changes(NamedTuple):
+    """What one poll found."""
+
+    rows: list[TrackRow]
+    """Tracks inserted or updated."""
+    removed: list[int]
+    """Ids of tracks deleted (merged into the id they moved from)."""
+
+
+def _removed_since(conn: Connection, since: int) -> tuple[list[int], int]:
+    removed: list[int] = []
+    max_seq = since
+    for track_id, seq in conn.execute(
+        select(DeletedTrack.id, DeletedTrack.change_seq).where(DeletedTrack.change_seq > since)
+    ):
+        removed.append(track_id)
+        max_seq = max(max_seq, seq)
+    return removed, max_seq
+
+
 class ChangeFollower:
     """Follows the library from one long-lived connection.
 
     `load()` reads everything; each `poll()` asks SQLite whether anyone else
     committed (`PRAGMA data_version` on this same connection) and, only then,
-    reads the rows whose change_seq went past the last one seen. Each read is
-    its own short transaction, so no WAL snapshot is held between polls.
+    reads the rows and the deletions whose change_seq went past the last one
+    seen. Each read is its own short transaction, so no WAL snapshot is held
+    between polls.
     """
 
     def __init__(self, db: Database) -> None:
@@ -134,19 +155,23 @@ class ChangeFollower:
         # The version is taken before the read: a commit landing in between
         # shows up at the next poll instead of being lost.
         self._version = self._data_version()
-        rows, self.last_seq = _read_rows(self._conn, None)
+        rows, rows_seq = _read_rows(self._conn, None)
+        deleted_seq = self._conn.scalar(select(func.max(DeletedTrack.change_seq))) or 0
+        self.last_seq = max(rows_seq, deleted_seq)
         self._conn.rollback()
         return rows
 
-    def poll(self) -> list[TrackRow]:
-        """Rows changed since the last load or poll; [] when nothing was committed."""
+    def poll(self) -> Changes:
+        """What changed since the last load or poll; empty when nothing was committed."""
         version = self._data_version()
         if version == self._version:
-            return []
+            return Changes([], [])
         self._version = version
-        rows, self.last_seq = _read_rows(self._conn, self.last_seq)
+        rows, rows_seq = _read_rows(self._conn, self.last_seq)
+        removed, removed_seq = _removed_since(self._conn, self.last_seq)
         self._conn.rollback()
-        return rows
+        self.last_seq = max(rows_seq, removed_seq)
+        return Changes(rows, removed)
 
     def close(self) -> None:
         self._conn.close()

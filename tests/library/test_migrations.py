@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mus_desktop.library.engine import open_database
 from mus_desktop.library.migrations import SCHEMA_VERSION
-from mus_desktop.library.models import ProcessingStatus, Track
+from mus_desktop.library.models import DeletedTrack, ProcessingStatus, Track
 
 OLD_SHAPE = """
 CREATE TABLE track (
@@ -74,3 +74,26 @@ def test_a_newer_database_is_refused_not_rewritten(tmp_path: Path) -> None:
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
         assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_a_version_1_database_starts_recording_deleted_tracks(tmp_path: Path) -> None:
+    db_path = tmp_path / "library.db"
+    database = open_database(db_path)
+    with database.write() as session:
+        session.add_all([Track(path="/music/a.flac"), Track(path="/music/b.flac")])
+    database.dispose()
+    with sqlite3.connect(db_path) as connection:  # back to what version 1 made
+        connection.executescript(
+            "DROP TRIGGER track_change_seq_delete; DROP TABLE deleted_track;"
+            "PRAGMA user_version = 1;"
+        )
+
+    database = open_database(db_path)
+    with database.write() as session:
+        session.execute(delete(Track).where(Track.path == "/music/a.flac"))
+    with database.read() as session:
+        deleted = session.execute(select(DeletedTrack.id, DeletedTrack.change_seq)).all()
+        seq_b = session.scalar(select(Track.change_seq).where(Track.path == "/music/b.flac"))
+
+    assert [track_id for track_id, _ in deleted] == [1]
+    assert deleted[0][1] > seq_b  # in change order, after the last write before it
