@@ -48,7 +48,6 @@ def main() -> int:
         tracks=env_int("BENCH_TRACKS", 2000),
         runs=max(1, env_int("BENCH_RUNS", 5)),
         pad_kb=env_int("BENCH_PAD_KB", 1000),
-        out_dir=out_dir,
         library=out_dir / "library",
         python=Path(sys.executable),
         bin_dir=Path(sys.executable).parent,

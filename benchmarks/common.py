@@ -45,7 +45,6 @@ class Context:
     tracks: int
     runs: int
     pad_kb: int
-    out_dir: Path
     library: Path
     python: Path
     bin_dir: Path

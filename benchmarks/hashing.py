@@ -16,14 +16,15 @@ from benchmarks.common import Context, Row, audio_files, median, timed_run
 SAMPLE_BYTES = 512 * 2**20
 
 
-def _sample(ctx: Context) -> list[Path]:
+def _sample(ctx: Context) -> tuple[list[Path], int]:
+    """The first files of the library up to SAMPLE_BYTES, and their total size in bytes."""
     chosen, total = [], 0
     for path in audio_files(ctx.library):
         if total >= SAMPLE_BYTES:
             break
         chosen.append(path)
         total += path.stat().st_size
-    return chosen
+    return chosen, total
 
 
 def _content_hash(files: list[Path]) -> float:
@@ -36,8 +37,7 @@ def _content_hash(files: list[Path]) -> float:
 
 
 def run(ctx: Context) -> list[Row]:
-    files = _sample(ctx)
-    total = sum(path.stat().st_size for path in files)
+    files, total = _sample(ctx)
     tools = {name: shutil.which(name) for name in ("sha256sum", "b2sum")}
     times: dict[str, list[float]] = {"content_hash": [], **{name: [] for name in tools}}
     _content_hash(files)  # warm the page cache

@@ -69,7 +69,7 @@ def _final_offset(db_path: Path, started: datetime) -> float:
 
 def _mus_import(ctx: Context, env: dict[str, str], figures: Figures) -> None:
     started = datetime.now(UTC)
-    elapsed, peaks, _out = run_watched([_mus(ctx), "import", str(ctx.library), "--wait"], env)
+    elapsed, peaks = run_watched([_mus(ctx), "import", str(ctx.library), "--wait"], env)
     figures.mus_import_exit.append(elapsed)
     figures.mus_import_final.append(_final_offset(Path(env["MUS_DB"]), started))
     figures.peaks.append(peaks.rss)
@@ -146,7 +146,11 @@ def _duplicates(db_path: Path) -> int:
 
 
 def _move_test(
-    ctx: Context, env: dict[str, str], beets_env: dict[str, str], beets_home: Path, first: str
+    ctx: Context,
+    env: dict[str, str],
+    beets_env: dict[str, str],
+    beets_home: Path,
+    order: tuple[str, str],
 ) -> tuple[float, float, dict[str, int]]:
     db_path = Path(env["MUS_DB"])
     before = _mus_tracks(db_path)
@@ -155,7 +159,7 @@ def _move_test(
     try:
         moved_prefixes = tuple(str(target) + os.sep for _album, target in moves)
         timings = {}
-        for tool in (first, "beets" if first == "mus" else "mus"):
+        for tool in order:
             if tool == "mus":
                 timings[tool] = timed_run([_mus(ctx), "import", str(ctx.library)], env)
             else:
@@ -201,7 +205,7 @@ def _one_run(ctx: Context, index: int, figures: Figures) -> None:
                 figures.beets_update.append(beets.update(ctx, beets_env))
         figures.mus_scan_in_process.append(_scan_in_process(ctx, Path(env["MUS_DB"])))
         figures.mus_startup.append(_startup(ctx, env))
-        mus_move, beets_move, move = _move_test(ctx, env, beets_env, beets_home, first)
+        mus_move, beets_move, move = _move_test(ctx, env, beets_env, beets_home, order)
         figures.mus_move_rescan.append(mus_move)
         figures.beets_move_update.append(beets_move)
         figures.move.append(move)
@@ -237,18 +241,15 @@ def _memory_rows(peaks: list[dict[str, int]]) -> list[Row]:
     kinds = {kind for run in peaks for kind in run}
     rows = []
     labels = {
-        "fork_server": "peak RSS, fork server (the local workers are forked from it)",
         "worker": "peak RSS, RQ worker process",
         "work_horse": "peak RSS, work horse (forked per job; shares pages with its worker)",
         "cli": "peak RSS, `mus import --wait` process",
         "broker": "peak RSS, private broker (valkey)",
     }
-    for kind in ("fork_server", "worker", "work_horse", "cli", "broker"):
+    for kind, label in labels.items():
         if kind in kinds:
             values = [run.get(kind, 0) for run in peaks]
-            rows.append(
-                Row("Memory", labels[kind], _mb(max(values)), data={f"{kind}_rss_bytes": values})
-            )
+            rows.append(Row("Memory", label, _mb(max(values)), data={f"{kind}_rss_bytes": values}))
     return rows
 
 

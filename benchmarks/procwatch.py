@@ -13,9 +13,9 @@ POLL_SECONDS = 0.05
 
 @dataclass
 class Peaks:
-    """Largest RSS (bytes) seen per kind of process: the `mus` command itself, the fork
-    server the local workers come from, a worker (the RQ worker process), a work horse
-    (the fork that runs one job) and the broker."""
+    """Largest RSS (bytes) seen per kind of process: the `mus` command itself, a worker
+    (an RQ worker, forked from the `mus` command), a work horse (the fork of a worker that
+    runs one job) and the broker."""
 
     rss: dict[str, int] = field(default_factory=dict)
 
@@ -23,9 +23,9 @@ class Peaks:
         self.rss[kind] = max(self.rss.get(kind, 0), value)
 
 
-_FORKED_FROM = {"cli": "worker", "fork_server": "worker", "worker": "work_horse"}
+_FORKED_FROM = {"cli": "worker", "worker": "work_horse"}
 """A fork keeps its parent's command line; the parent's kind says what the fork is:
-`mus import --wait` and the fork server fork workers, a worker forks work horses."""
+workers are forks of the `mus` command (`mus import --wait`), work horses forks of a worker."""
 
 
 def _kind(process: psutil.Process, seen: dict[int, tuple[str, str]], root_pid: int) -> str:
@@ -37,26 +37,22 @@ def _kind(process: psutil.Process, seen: dict[int, tuple[str, str]], root_pid: i
         return "broker"
     if cmdline == parent_cmdline:
         return _FORKED_FROM.get(parent_kind, "other")
-    if "multiprocessing.forkserver" in cmdline:
-        return "fork_server"
-    if " worker" in cmdline:
-        return "worker"  # a `mus worker` process
     return "other"
 
 
-def run_watched(command: list[str], env: dict[str, str]) -> tuple[float, Peaks, str]:
+def run_watched(command: list[str], env: dict[str, str]) -> tuple[float, Peaks]:
     """Run `command`, sampling its process tree's RSS every POLL_SECONDS.
 
-    Returns (wall seconds, peaks, stdout). Raises if the command fails.
+    Returns (wall seconds, peaks); its output is dropped. Raises if the command fails.
     """
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peaks = watch(proc)
     elapsed = time.perf_counter() - started
-    out, err = proc.communicate()
+    _, err = proc.communicate()
     if proc.returncode != 0:
         raise RuntimeError(f"{command} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return elapsed, peaks, out.decode()
+    return elapsed, peaks
 
 
 def watch(proc: subprocess.Popen[bytes]) -> Peaks:

@@ -20,7 +20,16 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from benchmarks.common import Context, Row, fmt_ms, median, mus_env, scratch, timed_run
+from benchmarks.common import (
+    Context,
+    Row,
+    audio_files,
+    fmt_ms,
+    median,
+    mus_env,
+    scratch,
+    timed_run,
+)
 from mus_desktop.config import Settings, load_settings
 
 NOOP_JOBS = 200
@@ -44,7 +53,7 @@ def _batch_size(ctx: Context) -> int:
     from mus_desktop.processing.queue import batch_sizes_for
 
     settings = _settings(Path("/tmp"))
-    return batch_sizes_for(ctx.tracks, max(1, settings.workers), settings.batch_size)
+    return batch_sizes_for(ctx.tracks, settings.workers, settings.batch_size)
 
 
 def _drain(ctx: Context, home: Path, jobs: int, batch: int) -> float:
@@ -124,7 +133,6 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
 
 
 def _work_cost(ctx: Context) -> tuple[float, dict[str, object]]:
-    from benchmarks.common import audio_files
     from mus_desktop.processing import pipeline
     from mus_desktop.runtime.memory import keep_freed_memory
 

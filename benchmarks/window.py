@@ -1,4 +1,4 @@
-"""The window's figures, from `tools/gui_bench.py` when it exists (run offscreen).
+"""The window's figures, from `tools/gui_bench.py` (run offscreen).
 
 gui_bench prints one JSON object (first rows of a 100k-track database, sort and filter
 times, GUI-thread stalls while two writer processes commit). Each numeric field becomes a
@@ -16,7 +16,6 @@ import tempfile
 from benchmarks.common import REPO, Context, Row
 from benchmarks.procwatch import watch
 
-GUI_BENCH = REPO / "tools" / "gui_bench.py"
 SETTINGS_KEYS = ("tracks", "writers", "write_seconds", "cpu_cores")
 
 
@@ -42,8 +41,6 @@ def _run_gui_bench(ctx: Context) -> tuple[str, str, int, int]:
 
 
 def run(ctx: Context) -> list[Row]:
-    if not GUI_BENCH.exists():
-        return [Row("Window", "tools/gui_bench.py not there yet", "not measured")]
     stdout, stderr, status, rss = _run_gui_bench(ctx)
     try:
         figures = json.loads(stdout[stdout.index("{") :])

@@ -576,9 +576,7 @@ def _write_album(
     for track in planned:
         path = folder / f"{track.filename_stem}.{fmt}"
         make_track(path, fmt, track.tags, seconds=seconds, cover=embedded, pad_bytes=pad_bytes)
-        entries.append(
-            ManifestEntry(os.fsdecode(path), fmt, track.tags, cover_mode, COMPLETE, None, "")
-        )
+        entries.append(_entry(path, fmt, track.tags, cover_mode, None, ""))
     return entries
 
 

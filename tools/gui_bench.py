@@ -9,7 +9,7 @@ Figures:
 - sort_title_s / sort_title_desc_s: `model.sort` on the title column, GUI thread.
 - filter_search_s: a status filter plus a search word over every row.
 - stall_*: lateness of a 10 ms QTimer on the GUI thread while `writers`
-  processes commit status updates (batches of 50, as workers do) for `seconds`;
+  processes commit status updates (transactions of 50 rows) for `seconds`;
   rows_followed is how many changed rows the window took in meanwhile.
 """
 
@@ -66,7 +66,7 @@ def build(db_path: Path, tracks: int) -> float:
 
 
 def writer(db_path: str, seconds: float, seed: int) -> int:
-    """Commit status changes to random tracks, in worker-sized transactions."""
+    """Commit status changes to random tracks, in transactions of BATCH (50) rows."""
     from sqlalchemy import func, select, update
 
     from mus_desktop.library.engine import open_database
@@ -113,6 +113,7 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
     from mus_desktop.gui.status import StatusFilter
     from mus_desktop.gui.window import MainWindow
     from mus_desktop.library.engine import open_database
+    from mus_desktop.library.rows import Changes
 
     application()
     settings = load_settings()
@@ -153,8 +154,8 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
 
     followed = [0]
 
-    def count_followed(rows: list[object]) -> None:
-        followed[0] += len(rows)
+    def count_followed(changes: Changes) -> None:
+        followed[0] += len(changes.rows)
 
     window.watcher.watcher.changed.connect(count_followed)
     timer = QTimer()

@@ -10,7 +10,6 @@ stays as built.
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import tempfile
@@ -18,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PIL import Image
 
 from tools.audiogen import make_cover
 
@@ -44,28 +41,20 @@ ERRORS = {
 }
 
 
-def _thumbnail(seed: int, folder: Path) -> str:
-    data = make_cover(seed)
-    key = f"cover{seed:04d}"
-    image = Image.open(io.BytesIO(data)).convert("RGB")
-    image.thumbnail((256, 256))
-    folder.mkdir(parents=True, exist_ok=True)
-    image.save(folder / f"{key}.jpg", "JPEG", quality=88)
-    return key
-
-
 def build_library(root: Path) -> int:
     """Fill a library under `root`; returns the id of the track to select."""
     from mus_desktop.config import load_settings
     from mus_desktop.library.engine import open_database
     from mus_desktop.library.models import Track
+    from mus_desktop.processing.artwork import EMBEDDED, ArtworkImage, make_thumbnail
 
     settings = load_settings()
     db = open_database(settings.db_path)
     selected = 0
     with db.write() as session:
         for a, (artist, album, year, genre) in enumerate(ALBUMS):
-            cover = _thumbnail(a + 1, settings.thumbnail_dir)
+            image = ArtworkImage(make_cover(a + 1), EMBEDDED, "embedded APIC")
+            cover = make_thumbnail(image, settings.thumbnail_dir)
             fmt = ("FLAC", "MP3", "OGG", "FLAC")[a]
             for t, title in enumerate(TITLES, start=1):
                 status = "COMPLETE"
