@@ -118,6 +118,12 @@ class Counts:
         return self.by_kind.get(Kind.PENDING, 0) + self.by_kind.get(Kind.IN_PROGRESS, 0)
 
 
+def _grouped_hash(row: TrackRow) -> str | None:
+    """The content hash by which a row counts in a duplicate group: a missing
+    track counts in none."""
+    return row.content_hash if row.missing_since is None else None
+
+
 class TrackTableModel(QAbstractTableModel):
     countsChanged = Signal()
 
@@ -211,9 +217,6 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- what the window asks ------------------------------------------------
 
-    def row_at(self, position: int) -> TrackRow:
-        return self._rows[self._visible[position]]
-
     def row_by_id(self, track_id: int) -> TrackRow | None:
         return self._rows.get(track_id)
 
@@ -221,16 +224,12 @@ class TrackTableModel(QAbstractTableModel):
         self._ensure_positions()
         return self._pos.get(track_id)
 
-    def visible_rows(self) -> list[TrackRow]:
-        return [self._rows[track_id] for track_id in self._visible]
-
     def counts(self) -> Counts:
         return Counts(len(self._rows), dict(self._kinds), self._duplicates)
 
     def is_duplicate(self, row: TrackRow) -> bool:
-        if row.missing_since is not None or row.content_hash is None:
-            return False
-        return self._hashes[row.content_hash] > 1
+        content_hash = _grouped_hash(row)
+        return content_hash is not None and self._hashes[content_hash] > 1
 
     def set_palette(self, palette: QPalette) -> None:
         self._brushes = {kind: QBrush(colour) for kind, colour in row_colours(palette).items()}
@@ -249,9 +248,9 @@ class TrackTableModel(QAbstractTableModel):
         self._sort_keys = {}
         self._kinds = Counter(map(kind_of, self._rows.values()))
         self._hashes = Counter(
-            row.content_hash
+            content_hash
             for row in self._rows.values()
-            if row.content_hash is not None and row.missing_since is None
+            if (content_hash := _grouped_hash(row)) is not None
         )
         self._duplicates = sum(count for count in self._hashes.values() if count > 1)
         self._refilter()
@@ -328,14 +327,15 @@ class TrackTableModel(QAbstractTableModel):
 
     def _count(self, row: TrackRow, step: int) -> None:
         self._kinds[kind_of(row)] += step
-        if row.content_hash is None or row.missing_since is not None:
+        content_hash = _grouped_hash(row)
+        if content_hash is None:
             return
-        before = self._hashes[row.content_hash]
+        before = self._hashes[content_hash]
         after = before + step
         if after:
-            self._hashes[row.content_hash] = after
+            self._hashes[content_hash] = after
         else:
-            del self._hashes[row.content_hash]
+            del self._hashes[content_hash]
         self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
 
     def _haystack(self, row: TrackRow) -> str:
@@ -349,8 +349,8 @@ class TrackTableModel(QAbstractTableModel):
         if self._filter == StatusFilter.DUPLICATES:
             if not self.is_duplicate(row):
                 return False
-        elif self._filter != StatusFilter.ALL:
-            kinds = filter_kinds(self._filter)
+        else:
+            kinds = filter_kinds(self._filter)  # None for All
             if kinds is not None and kind_of(row) not in kinds:
                 return False
         if self._words:

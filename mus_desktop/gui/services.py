@@ -34,7 +34,6 @@ class BrokerState:
     """What the status bar says about processing."""
 
     text: str
-    workers: int
     queued_jobs: int
     reachable: bool
 
@@ -64,7 +63,7 @@ class Services(QObject):
     @Slot()
     def start(self) -> None:
         """Start (or find) the broker and workers, then re-queue lost work."""
-        self.brokerChanged.emit(BrokerState("starting the broker…", 0, 0, False))
+        self.brokerChanged.emit(BrokerState("starting the broker…", 0, False))
         # Imported here, in the services thread: rq and redis cost the window's
         # start-up nothing, and a broken processing install still lets it browse.
         try:
@@ -74,7 +73,7 @@ class Services(QObject):
             self._backend = start_backend(self._settings)
         except Exception as exc:  # an unusable broker must not keep the window from opening
             log.exception("could not start the backend")
-            self.brokerChanged.emit(BrokerState(f"processing unavailable: {exc}", 0, 0, False))
+            self.brokerChanged.emit(BrokerState(f"processing unavailable: {exc}", 0, False))
             return
         if self._backend.queue is not None:
             try:
@@ -95,11 +94,7 @@ class Services(QObject):
         if backend is None or self.stopping.is_set():
             return
         reachable = backend.queue is not None
-        self.brokerChanged.emit(
-            BrokerState(
-                backend.describe(), backend.live_workers(), backend.queue_depth(), reachable
-            ),
-        )
+        self.brokerChanged.emit(BrokerState(backend.describe(), backend.queue_depth(), reachable))
 
     @Slot(str)
     def import_folder(self, folder: str) -> None:

@@ -34,7 +34,6 @@ from mus_desktop.gui.status import (
     Kind,
     StatusFilter,
     action_icon,
-    app_icon,
     row_colours,
     status_icon,
 )
@@ -94,10 +93,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__()
-        self.settings = settings
-        self.db = db
-        self.setWindowTitle("mus")
-        self.setWindowIcon(app_icon())
+        self.setWindowTitle("mus")  # the icon is the application's (gui.app.application)
         self.message_boxes: list[QMessageBox] = []
         self._loaded = False
         self._peak_outstanding = 0
