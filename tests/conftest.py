@@ -26,6 +26,17 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
+def broker_settings(
+    settings: Settings,
+    redis_url: str,  # noqa: F811 (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    """`settings` with the test broker (tests/broker_fixture.py) configured."""
+    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
+    return load_settings()
+
+
+@pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
     database = open_database(settings.db_path)
     yield database

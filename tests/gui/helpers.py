@@ -7,6 +7,17 @@ from datetime import datetime
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 
+INTRO_FIELDS: dict[str, object] = {
+    "title": "Intro",
+    "artist": "Aurora",
+    "album": "Dawn",
+    "track_number": 1,
+    "duration": 185.0,
+    "format": "FLAC",
+    "content_hash": "h1",
+}
+"""The tags and content of the track that mixed_library stores twice (a duplicate pair)."""
+
 
 def add_track(db: Database, path: str, status: str = "COMPLETE", **fields: object) -> int:
     """Insert one track row as the scanner and workers would leave it."""
@@ -35,30 +46,8 @@ def mark_missing(db: Database, track_id: int, since: datetime) -> None:
 def mixed_library(db: Database) -> dict[str, int]:
     """Five tracks, one per kind, plus a duplicate pair."""
     return {
-        "complete": add_track(
-            db,
-            "/music/A/01 Intro.flac",
-            "COMPLETE",
-            title="Intro",
-            artist="Aurora",
-            album="Dawn",
-            track_number=1,
-            duration=185.0,
-            format="FLAC",
-            content_hash="h1",
-        ),
-        "dup": add_track(
-            db,
-            "/music/copy/01 Intro.flac",
-            "COMPLETE",
-            title="Intro",
-            artist="Aurora",
-            album="Dawn",
-            track_number=1,
-            duration=185.0,
-            format="FLAC",
-            content_hash="h1",
-        ),
+        "complete": add_track(db, "/music/A/01 Intro.flac", "COMPLETE", **INTRO_FIELDS),
+        "dup": add_track(db, "/music/copy/01 Intro.flac", "COMPLETE", **INTRO_FIELDS),
         "pending": add_track(db, "/music/B/zebra song.mp3", "PENDING"),
         "progress": add_track(
             db,

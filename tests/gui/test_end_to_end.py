@@ -3,46 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
-from mus_desktop.config import Settings, load_settings
+from mus_desktop.config import Settings
 from mus_desktop.gui.model import Column
 from mus_desktop.gui.status import Kind
 from mus_desktop.gui.window import MainWindow
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.paths import display_path
-from tests.broker_fixture import redis_server, redis_url  # noqa: F401
 from tools.audiogen import Tags, make_library, make_track
 
 pytestmark = pytest.mark.slow
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def broker_settings(
-    settings: Settings,
-    redis_url: str,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
-    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    monkeypatch.setenv("MUS_WORKERS", "2")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
-    )
-    return load_settings()
-
-
-@pytest.fixture
-def window(qtbot, window_factory, broker_settings: Settings, db: Database) -> Iterator[MainWindow]:
+def window(qtbot, window_factory, broker_settings: Settings, db: Database) -> MainWindow:
     window = window_factory(broker_settings, db)
     window.show()
     qtbot.waitUntil(lambda: window.broker_label.text().startswith("2 workers"), timeout=60000)
-    yield window
+    return window
 
 
 def _row_of(window: MainWindow, path: str) -> int:

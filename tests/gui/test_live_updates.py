@@ -52,7 +52,7 @@ def test_window_follows_another_process(
     # The GUI thread kept running its timers while rows streamed in.
     assert len(ticks) > 10
     assert window.counts_label.text() == "200 tracks · 195 complete · 5 errors"
-    assert not window.progress.isVisible()
+    assert window.progress.isHidden()
     error_row = window.model.position_of(40)
     assert error_row is not None
     index = window.model.index(error_row, Column.TITLE)

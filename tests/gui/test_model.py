@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from mus_desktop.gui.model import Column, TrackTableModel, format_duration
 from mus_desktop.gui.status import Kind, StatusFilter
 from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
 from mus_desktop.library.rows import load_rows, rows_changed_since
 from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
 
@@ -45,20 +46,19 @@ def test_model_passes_qt_model_tester(qapp, qtmodeltester, db: Database) -> None
 def test_cells_show_what_a_user_reads(qapp, db: Database) -> None:
     ids = mixed_library(db)
     model, _ = _model(db)
-    by_id = {model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1): r for r in range(6)}
+    progress = model.position_of(ids["progress"])
+    pending = model.position_of(ids["pending"])
+    complete = model.position_of(ids["complete"])
+    assert None not in (progress, pending, complete)
 
-    progress = by_id[ids["progress"]]
     assert model.index(progress, Column.STATUS).data() == "In progress"
     assert model.index(progress, Column.DURATION).data() == "1:02:05"
     assert model.index(progress, Column.NUMBER).data() == "2"
     # No title tag: the file name stands in.
-    assert model.index(by_id[ids["pending"]], Column.TITLE).data() == "zebra song.mp3"
-    assert model.index(by_id[ids["complete"]], Column.DURATION).data() == "3:05"
+    assert model.index(pending, Column.TITLE).data() == "zebra song.mp3"
+    assert model.index(complete, Column.DURATION).data() == "3:05"
     assert (
-        model.index(by_id[ids["complete"]], Column.STATUS)
-        .data(Qt.ItemDataRole.DecorationRole)
-        .isNull()
-        is False
+        model.index(complete, Column.STATUS).data(Qt.ItemDataRole.DecorationRole).isNull() is False
     )
     assert format_duration(None) == ""
 
@@ -127,8 +127,6 @@ def test_sorting_by_each_column(qapp, db: Database) -> None:
 def test_sort_keeps_the_selection_on_the_same_track(qapp, db: Database) -> None:
     ids = mixed_library(db)
     model, _ = _model(db)
-    from PySide6.QtCore import QPersistentModelIndex
-
     held = QPersistentModelIndex(model.index(model.position_of(ids["error"]), Column.TITLE))
     model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
     assert held.data() == "broken.mp3"
@@ -198,8 +196,6 @@ def test_duplicate_count_follows_hash_changes(qapp, db: Database) -> None:
     assert model.rowCount() == 2
 
     with db.write() as session:
-        from mus_desktop.library.models import Track
-
         session.get(Track, ids["pending"]).content_hash = "h1"
     changed, seq = rows_changed_since(db, seq)
     model.apply_changes(changed)

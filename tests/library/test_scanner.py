@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -213,8 +214,6 @@ def test_a_single_audio_file_can_be_imported(db: Database, library: Manifest) ->
 def test_two_imports_of_the_same_folder_at_once_record_each_file_once(
     db: Database, library: Manifest
 ) -> None:
-    import threading
-
     reports = []
     threads = [
         threading.Thread(target=lambda: reports.append(scan(db, [library.root]))) for _ in range(2)

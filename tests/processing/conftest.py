@@ -1,23 +1,23 @@
-"""Real audio and image files for the processing tests, built in tmp_path.
+"""Real audio files for the processing tests, built in tmp_path.
 
 Built here with soundfile (libsndfile) and mutagen rather than with
-tools/audiogen.py, which was still being written (its FLAC tagging failed) when
-these tests were: the processing stages must be testable on their own.
+tools/audiogen.py, because these tests need files audiogen does not make: AIFF;
+stereo WAV; tags as the raw strings taggers write ("3/5" track and "1/1" disc
+numbers in every format, full dates like "1959-08-17"); untagged files; and an
+ID3 back cover before the front one. Cover images come from tools/audiogen.py.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import shutil
-import struct
 import subprocess
 import tempfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import imageio_ffmpeg
 import mutagen
 import numpy as np
 import pytest
@@ -25,7 +25,6 @@ import soundfile as sf
 from mutagen.flac import Picture
 from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK
 from mutagen.mp4 import MP4Cover
-from PIL import Image, ImageDraw
 
 # format -> (libsndfile format, subtype, sample rate)
 _SOUNDFILE_FORMATS = {
@@ -58,21 +57,12 @@ def _signal(seconds: float, rate: int) -> np.ndarray:
 
 
 def _encode_m4a(path: Path, seconds: float) -> None:
-    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp, "in.wav")
         sf.write(wav, _signal(seconds, 44100), 44100, subtype="PCM_16")
         command = [ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac"]
         subprocess.run([*command, str(path)], check=True, capture_output=True)
-
-
-def make_cover(seed: int = 1, size: tuple[int, int] = (300, 300), fmt: str = "JPEG") -> bytes:
-    """A real image whose colours follow from `seed` (different seeds, different bytes)."""
-    image = Image.new("RGB", size, ((seed * 70) % 256, (seed * 130) % 256, (seed * 200) % 256))
-    ImageDraw.Draw(image).ellipse((20, 20, size[0] - 20, size[1] - 20), fill=(250, 250, 250))
-    out = io.BytesIO()
-    image.save(out, fmt)
-    return out.getvalue()
 
 
 def _picture_block(cover: bytes) -> Picture:
@@ -158,22 +148,6 @@ def _tag_vorbis(audio: mutagen.FileType, fmt: str, tags: Tags | None, cover: byt
     else:
         block = base64.b64encode(_picture_block(cover).write()).decode("ascii")
         audio["metadata_block_picture"] = [block]
-
-
-def decompression_bomb_png(width: int = 15000, height: int = 15000) -> bytes:
-    """A valid all-black 1-bit PNG of width x height pixels, a few KB in size."""
-    row = bytes(1 + (width + 7) // 8)
-    compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + body))
-        return struct.pack(">I", len(body)) + kind + body + crc
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(scope="session")

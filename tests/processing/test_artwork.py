@@ -9,8 +9,9 @@ from PIL import Image
 
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError
+from tools.audiogen import decompression_bomb_png, make_cover
 
-from .conftest import decompression_bomb_png, make_cover, write_track
+from .conftest import write_track
 
 EMBEDDED_ORIGINS = {
     "mp3": "embedded APIC",

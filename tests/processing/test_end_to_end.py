@@ -32,14 +32,6 @@ ERROR = ProcessingStatus.ERROR.value
 
 
 @pytest.fixture
-def broker_settings(
-    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Settings:
-    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    return load_settings()
-
-
-@pytest.fixture
 def queue(broker_settings: Settings) -> Iterator[Queue]:
     assert broker_settings.redis_url
     connection = Redis.from_url(broker_settings.redis_url)

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from mus_desktop.config import load_settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.scanner import scan
@@ -21,8 +20,7 @@ def test_workers_open_files_under_the_music_roots_only(
     allowed = make_library(tmp_path / "allowed", albums=1, tracks_per_album=1)
     elsewhere = make_library(tmp_path / "elsewhere", albums=1, tracks_per_album=1)
     report = scan(db, [allowed.root, elsewhere.root])
-    monkeypatch.setenv("MUS_MUSIC_ROOTS", str(allowed.root))
-    load_settings()
+    monkeypatch.setenv("MUS_MUSIC_ROOTS", str(allowed.root))  # process_batch reads it
 
     assert process_batch(report.to_process) == {"complete": 1, "error": 1, "skipped": 0}
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from mus_desktop.config import Settings, load_settings
@@ -26,6 +27,14 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 30.0
         if time.monotonic() > deadline:
             pytest.fail(f"gave up waiting for {what}")
         time.sleep(0.05)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether `pid` has exited: no such process, or a zombie nobody has reaped yet."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def mus_env(**extra: str) -> dict[str, str]:

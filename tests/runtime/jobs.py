@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def noop() -> None:
-    """Does nothing: measures the queue's own per-job cost."""
+    """Does nothing: for tests that only need some job in the queue."""
 
 
 def touch(path: str, text: str = "done") -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,26 +17,12 @@ from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.backend import start_backend
 from mus_desktop.runtime.broker import PrivateBroker, ping
 from mus_desktop.runtime.workers import LocalWorkerPool
-from tests.runtime.conftest import REPO_ROOT, mus_env, run_mus, wait_until
-
-
-@pytest.fixture
-def worker_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers spawned by the pool import the test jobs from the repository."""
-    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
-
-
-def gone(pid: int) -> bool:
-    """Exited: no such process, or a zombie nobody has reaped yet."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+from tests.runtime.conftest import mus_env, process_gone, run_mus, wait_until
 
 
 @pytest.fixture
 def pool_of_two(
-    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[LocalWorkerPool]:
     """Two pool workers on the test broker, registered there; stopped afterwards."""
     monkeypatch.setenv("MUS_REDIS_URL", redis_url)
@@ -55,7 +43,7 @@ def test_pool_starts_workers_and_stop_leaves_no_process(pool_of_two: LocalWorker
     pool_of_two.stop(timeout=30)
 
     assert pool_of_two.alive() == 0
-    assert all(gone(pid) for pid in pids)
+    assert all(process_gone(pid) for pid in pids)
     assert "Worker" in pool_of_two.log_path.read_text()  # their output went to the log folder
     with start_backend(load_settings(), start_workers=False) as backend:
         assert backend.live_workers() == 0  # they unregistered on the way out
@@ -76,7 +64,7 @@ def test_unreachable_broker_still_gives_a_backend(
 
 
 def test_backend_starts_workers_only_up_to_the_configured_number(
-    settings: Settings, redis_url: str, worker_env: None, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MUS_REDIS_URL", redis_url)
     configured = load_settings()  # MUS_WORKERS=2
@@ -96,7 +84,7 @@ def test_backend_starts_workers_only_up_to_the_configured_number(
 
 
 def test_backend_on_the_private_broker_runs_jobs_and_cleans_up(
-    private_settings: Settings, worker_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    private_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MUS_WORKERS", "1")
     one_worker = load_settings()
@@ -114,7 +102,7 @@ def test_backend_on_the_private_broker_runs_jobs_and_cleans_up(
 
     assert url is not None
     assert ping(url) is not None  # the broker it started is stopped
-    assert pool_pids and all(gone(pid) for pid in pool_pids)
+    assert pool_pids and all(process_gone(pid) for pid in pool_pids)
 
 
 def test_backend_leaves_a_broker_it_did_not_start(
@@ -179,12 +167,13 @@ def test_pool_stops_its_workers_even_after_the_fork_server_died(
     pids = pool_of_two.pids
     # A SIGTERM to the window's process group (a terminal, `timeout`) ends the fork
     # server too; the workers, in their own sessions, run on.
-    fork_server = psutil.Process(psutil.Process(pids[0]).ppid())
-    fork_server.terminate()
-    fork_server.wait(timeout=10)
+    fork_server = psutil.Process(pids[0]).ppid()
+    os.kill(fork_server, signal.SIGTERM)
+    # Not reaped here: multiprocessing reaps it and starts a new one when next asked.
+    wait_until(lambda: process_gone(fork_server), "the fork server to end")
     assert pool_of_two.alive() == 2
 
     pool_of_two.stop(timeout=30)
 
     assert pool_of_two.alive() == 0
-    assert all(gone(pid) for pid in pids)
+    assert all(process_gone(pid) for pid in pids)

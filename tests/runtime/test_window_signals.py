@@ -14,7 +14,7 @@ import pytest
 
 from mus_desktop.config import Settings
 from mus_desktop.runtime.broker import PrivateBroker, ping
-from tests.runtime.conftest import wait_until
+from tests.runtime.conftest import process_gone, wait_until
 
 
 @pytest.mark.parametrize(
@@ -46,11 +46,4 @@ def test_a_signal_to_the_window_group_leaves_nothing_running(
     assert window.returncode == 0, err.decode()[-2000:]
     broker = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
     assert ping(broker.url) is not None  # the broker it started is stopped
-    wait_until(lambda: not any(_alive(pid) for pid in group), "its processes to exit")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    wait_until(lambda: all(process_gone(pid) for pid in group), "its processes to exit")

@@ -35,7 +35,6 @@ from tools.audiogen import make_library
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-FINAL = ("COMPLETE", "ERROR")
 UNFINISHED = ("PENDING", "METADATA_DONE", "ART_DONE")
 
 pytestmark = pytest.mark.slow
