@@ -13,7 +13,8 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
@@ -32,6 +33,25 @@ class UsageError(Exception):
     """A bad argument: reported as one line, exit status 2."""
 
 
+@contextmanager
+def _imports_without_gc() -> Iterator[None]:
+    """Import a command's modules with the cyclic garbage collector paused.
+
+    Imports allocate tens of thousands of objects that live as long as the
+    process, and almost no garbage, so the collections they trigger are pure
+    cost: measured, ~40 ms of the ~0.27 s that `mus import --wait` spends
+    importing. Afterwards the imported objects are frozen, so later
+    collections skip them too and, in workers forked from this process, do not
+    copy their pages (what the gc docs advise before forking).
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def _open(settings: Settings) -> Database:
     from mus_desktop.library.engine import open_database
 
@@ -45,9 +65,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.wait:
         return _import_and_wait(args, settings)
 
-    from mus_desktop.library.scanner import scan
-    from mus_desktop.processing.service import queue_scanned
-    from mus_desktop.runtime.backend import start_backend
+    with _imports_without_gc():
+        from mus_desktop.library.scanner import scan
+        from mus_desktop.processing.service import queue_scanned
+        from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
     report = scan(db, args.paths)
@@ -74,11 +95,12 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     need (see LocalWorkerPool), so they get ready while it scans. The database
     is created or upgraded first, and its connections closed before the fork.
     """
-    from mus_desktop.library.queries import status_counts
-    from mus_desktop.library.scanner import scan
-    from mus_desktop.processing import pipeline  # noqa: F401  (imported once, for the workers)
-    from mus_desktop.processing.service import queue_scanned, reconcile
-    from mus_desktop.runtime.backend import start_backend
+    with _imports_without_gc():
+        from mus_desktop.library.queries import status_counts
+        from mus_desktop.library.scanner import scan
+        from mus_desktop.processing import pipeline  # noqa: F401  (imported once, for the workers)
+        from mus_desktop.processing.service import queue_scanned, reconcile
+        from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
     db.dispose()  # no SQLite connection may cross the fork
@@ -212,7 +234,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run_gui(settings: Settings) -> int:
     try:
-        from mus_desktop.gui.app import run_gui
+        with _imports_without_gc():
+            from mus_desktop.gui.app import run_gui
     except ImportError as exc:
         if exc.name and exc.name.startswith("PySide6"):
             raise UsageError(
