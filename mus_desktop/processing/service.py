@@ -16,6 +16,7 @@ from pathlib import Path
 
 from redis.exceptions import RedisError
 from rq import Queue, Retry, Worker, get_current_job
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import case, select, update
@@ -153,8 +154,16 @@ def _worker_alive(worker: Worker) -> bool:
 
 
 def ids_in_flight(queue: Queue) -> set[int]:
-    """Track ids in queued jobs and in jobs that a live worker is running."""
+    """Track ids in queued jobs and in jobs that a live worker has taken.
+
+    A job goes from the queue to RQ's intermediate list (the moment a worker
+    takes it) to that worker's current job (before the intermediate entry is
+    removed). Reading the three in that order sees every job at least once,
+    however it moves meanwhile; without the intermediate list, a job taken
+    in between looked lost and was queued twice.
+    """
     job_ids = list(queue.get_job_ids())
+    job_ids += IntermediateQueue(queue.key, connection=queue.connection).get_job_ids()
     for worker in Worker.all(queue=queue):
         current = worker.get_current_job_id()
         if current and _worker_alive(worker):
@@ -169,11 +178,17 @@ def ids_in_flight(queue: Queue) -> set[int]:
 def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
     """Queue every unfinished track whose work is neither queued nor running
     (the broker was flushed or restarted, a worker was killed). Returns how
-    many tracks were queued."""
+    many tracks were queued.
+
+    The work in flight is read before the unfinished tracks: a job that ends
+    in between has already recorded its tracks as final, whereas in the other
+    order they would look unfinished and no longer in flight.
+    """
     if queue is None:
         return 0
     try:
-        lost = sorted(set(unfinished_ids(db)) - ids_in_flight(queue))
+        in_flight = ids_in_flight(queue)
+        lost = sorted(set(unfinished_ids(db)) - in_flight)
     except RedisError as exc:
         raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
     enqueue(queue, lost, settings)
