@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import random
+import shutil
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import update
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.scanner import scan
-from mus_desktop.processing.pipeline import MAX_SOLO_ATTEMPTS, process_batch
+from mus_desktop.processing.pipeline import FILES_IN_MEMORY, MAX_SOLO_ATTEMPTS, process_batch
+from tests.processing.conftest import write_track
 from tools.audiogen import make_library
 
 
@@ -56,3 +62,27 @@ def test_final_tracks_in_a_batch_are_skipped(db: Database, tmp_path: Path) -> No
     ids = scan(db, [library.root]).to_process
     assert process_batch(ids)["complete"] == 2
     assert process_batch(ids) == {"complete": 0, "error": 0, "skipped": 2}
+
+
+def test_a_batch_holds_few_embedded_covers_at_once(db: Database, tmp_path: Path) -> None:
+    """Tracks with big embedded covers: memory follows FILES_IN_MEMORY, not the batch size."""
+    pixels = random.Random(1).randbytes(400 * 400 * 3)
+    png = io.BytesIO()
+    Image.frombytes("RGB", (400, 400), pixels).save(png, "PNG")
+    cover = png.getvalue()  # noise does not compress: ~480 kB
+    template = write_track(tmp_path / "template.mp3", "mp3", cover=cover)
+    album = tmp_path / "album"
+    album.mkdir()
+    for number in range(FILES_IN_MEMORY * 3):
+        shutil.copyfile(template, album / f"{number:03}.mp3")
+    ids = scan(db, [album]).to_process
+
+    tracemalloc.start()
+    try:
+        counts = process_batch(ids)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert counts == {"complete": len(ids), "error": 0, "skipped": 0}
+    assert peak < (FILES_IN_MEMORY + 20) * len(cover)  # all at once would be 3x that
