@@ -91,14 +91,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     """`mus import --wait`: scan, queue, and show progress until every track is final.
 
-    The workers are forked from this process once it has imported what they
-    need (see LocalWorkerPool), so they get ready while it scans. The database
-    is created or upgraded first, and its connections closed before the fork.
+    The workers are forked from this process once it has imported what it
+    shares with them (see LocalWorkerPool), and get ready while it scans. The
+    database is created or upgraded first, and its connections closed before
+    the fork.
     """
     with _imports_without_gc():
         from mus_desktop.library.queries import status_counts
         from mus_desktop.library.scanner import scan
-        from mus_desktop.processing import pipeline  # noqa: F401  (imported once, for the workers)
         from mus_desktop.processing.service import queue_scanned, reconcile
         from mus_desktop.runtime.backend import start_backend
 
