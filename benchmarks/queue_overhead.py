@@ -115,17 +115,13 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
             for start in range(0, len(ids), batch):
                 claimed = pipeline._claim(db, ids[start : start + batch])
                 items = pipeline._isolate_suspects(db, claimed)
-                pipeline._run_stage(
-                    db,
-                    items,
-                    "metadata",
-                    lambda item: pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1),
-                    pipeline.METADATA_DONE,
-                    pipeline._metadata_values,
-                )
-                pipeline._run_stage(
-                    db, items, "art", lambda _item: None, pipeline.ART_DONE, pipeline._art_values
-                )
+                read = [
+                    (item, pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1))
+                    for item in items
+                ]
+                pipeline._write_stage(db, read, pipeline.METADATA_DONE, pipeline._metadata_values)
+                no_art = [(item, None) for item in items]
+                pipeline._write_stage(db, no_art, pipeline.ART_DONE, pipeline._art_values)
                 pipeline._finish(db, items)
             per_track.append((time.perf_counter() - started) / len(ids))
             db.engine.dispose()
