@@ -9,8 +9,6 @@ reconcile (run at every start) queues them.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.queries import unfinished_ids
 from mus_desktop.library.scanner import ScanReport, scan
 from mus_desktop.processing.queue import JOB_FUNCTION, batch_sizes_for, batched
+from mus_desktop.runtime.workers import worker_alive
 
 log = logging.getLogger(__name__)
 
@@ -138,21 +137,6 @@ def retry_tracks(
     return len(ids)
 
 
-def _worker_alive(worker: Worker) -> bool:
-    """`Worker.all` lists only workers whose heartbeat key has not expired; a
-    worker on this host killed with SIGKILL keeps its key for minutes, so its
-    pid decides."""
-    if worker.hostname != socket.gethostname() or not worker.pid:
-        return True
-    try:
-        os.kill(worker.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def ids_in_flight(queue: Queue) -> set[int]:
     """Track ids in queued jobs and in jobs that a live worker has taken.
 
@@ -166,7 +150,7 @@ def ids_in_flight(queue: Queue) -> set[int]:
     job_ids += IntermediateQueue(queue.key, connection=queue.connection).get_job_ids()
     for worker in Worker.all(queue=queue):
         current = worker.get_current_job_id()
-        if current and _worker_alive(worker):
+        if current and worker_alive(worker):
             job_ids.append(current)
     ids: set[int] = set()
     for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):

@@ -15,12 +15,12 @@ from redis import Redis
 from redis import exceptions as redis_errors
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from rq import Queue, worker_registration
+from rq import Queue, Worker
 
 from mus_desktop.config import Settings
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.broker import BrokerError, PrivateBroker, ping, redact_url
-from mus_desktop.runtime.workers import LocalWorkerPool
+from mus_desktop.runtime.workers import LocalWorkerPool, worker_alive
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +37,8 @@ def _client(url: str) -> Redis:
 
 
 def _live_workers(queue: Queue) -> int:
-    """RQ workers registered for `queue` whose heartbeat key has not expired.
-
-    A worker killed with SIGKILL stays in the registry set until someone cleans
-    it; its own key expires with its heartbeat, so only keys that exist count.
-    """
-    keys = list(worker_registration.get_keys(queue=queue))
-    if not keys:
-        return 0
-    pipe = queue.connection.pipeline(transaction=False)
-    for key in keys:
-        pipe.exists(key)
-    return sum(1 for exists in pipe.execute() if exists)
+    """RQ workers registered for `queue` that still run (see `worker_alive`)."""
+    return sum(1 for worker in Worker.all(queue=queue) if worker_alive(worker))
 
 
 @dataclass

@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -78,6 +79,23 @@ class MusWorker(Worker):
         if self.pubsub_thread:
             self.pubsub_thread.stop()
         super().unsubscribe()
+
+
+def worker_alive(worker: Worker) -> bool:
+    """Whether a registered worker still runs.
+
+    RQ lists a worker until its heartbeat key expires, minutes after a
+    SIGKILL or an OOM kill; for a worker on this host its pid decides.
+    """
+    if worker.hostname != socket.gethostname() or not worker.pid:
+        return True
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:

@@ -49,6 +49,16 @@ def test_pool_starts_workers_and_stop_leaves_no_process(pool_of_two: LocalWorker
         assert backend.live_workers() == 0  # they unregistered on the way out
 
 
+def test_a_killed_worker_is_replaced_at_once(pool_of_two: LocalWorkerPool) -> None:
+    killed = pool_of_two.pids[0]
+    os.kill(killed, signal.SIGKILL)  # as the OOM killer would: no goodbye to the broker
+    wait_until(lambda: process_gone(killed), "the killed worker to be gone")
+
+    with start_backend(load_settings()) as backend:  # MUS_WORKERS=2, as the app starts
+        assert backend.started_workers == 1  # not minutes later, when its key expires
+        wait_until(lambda: backend.live_workers() == 2, "the replacement to register")
+
+
 def test_unreachable_broker_still_gives_a_backend(
     settings: Settings, short_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
