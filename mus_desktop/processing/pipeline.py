@@ -344,11 +344,13 @@ def _stage_of(status: str) -> str:
 def process_batch(track_ids: list[int]) -> dict[str, int]:
     """The RQ job: bring each track of the batch to a final state.
 
-    Returns counts for the job's result: complete, error, skipped.
+    Returns counts for the job's result: complete, error, and skipped (final
+    already, or split off into a job of its own after an earlier batch died).
     """
     settings = load_settings()
     db = _database(settings.db_path)
-    items = _isolate_suspects(db, _claim(db, track_ids))
+    claimed = _claim(db, track_ids)
+    items = _isolate_suspects(db, claimed)
 
     metadata_outcomes, art_outcomes = _run_stages(items, settings)
     if metadata_outcomes:
@@ -356,8 +358,6 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
     if art_outcomes:
         _write_stage(db, art_outcomes, ART_DONE, _art_values)
     _finish(db, items)
-    return {
-        "complete": sum(item.status == COMPLETE for item in items),
-        "error": sum(item.status == ERROR for item in items),
-        "skipped": len(track_ids) - len(items),
-    }
+    complete = sum(item.status == COMPLETE for item in items)
+    error = sum(item.status == ERROR for item in claimed)  # a file given up on included
+    return {"complete": complete, "error": error, "skipped": len(track_ids) - complete - error}

@@ -45,7 +45,7 @@ def test_a_file_that_keeps_killing_its_worker_ends_in_error(db: Database, tmp_pa
             update(Track).where(Track.id == track_id).values(attempts=MAX_SOLO_ATTEMPTS)
         )
 
-    assert process_batch([track_id])["complete"] == 0
+    assert process_batch([track_id]) == {"complete": 0, "error": 1, "skipped": 0}
 
     with db.read() as session:
         track = session.get(Track, track_id)
