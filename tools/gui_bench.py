@@ -9,8 +9,10 @@ Figures:
 - sort_title_s / sort_title_desc_s: `model.sort` on the title column, GUI thread.
 - filter_search_s: a status filter plus a search word over every row.
 - stall_*: lateness of a 10 ms QTimer on the GUI thread while `writers`
-  processes commit status updates (transactions of 50 rows) for `seconds`;
-  rows_followed is how many changed rows the window took in meanwhile.
+  processes commit status updates (transactions of 50 rows) for `seconds`,
+  with every row selected (Ctrl+A), so that the Retry button's state is
+  worked out over the whole selection after each change; rows_followed is
+  how many changed rows the window took in meanwhile.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
         followed[0] += len(changes.rows)
 
     window.watcher.watcher.changed.connect(count_followed)
+    window.table.selectAll()
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.setInterval(10)

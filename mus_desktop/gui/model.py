@@ -12,7 +12,7 @@ stops matching is removed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -219,6 +219,11 @@ class TrackTableModel(QAbstractTableModel):
 
     def row_by_id(self, track_id: int) -> TrackRow | None:
         return self._rows.get(track_id)
+
+    def errored_ids(self, first: int, last: int) -> Iterator[int]:
+        """Ids of the errored rows shown at positions `first` to `last` (inclusive)."""
+        rows = self._rows
+        return (i for i in self._visible[first : last + 1] if rows[i].status == "ERROR")
 
     def position_of(self, track_id: int) -> int | None:
         self._ensure_positions()

@@ -6,9 +6,18 @@ goes to the services thread, details load on the thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from PySide6.QtCore import QEvent, QModelIndex, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -196,6 +205,12 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
+        # The header asks the selection model whether each column is wholly
+        # selected, whatever highlightSections says, on every paint; with many
+        # rows selected, Qt answers that by visiting every row through the
+        # model (~0.25 s per column for 100,000). Its own empty selection
+        # model answers at once; the header never shows the selection anyway.
+        header.setSelectionModel(QItemSelectionModel(self.model, header))
         for column, width in DEFAULT_WIDTHS.items():
             header.resizeSection(column, width)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -254,16 +269,18 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Importing {folder}…")
         self.importRequested.emit(folder)
 
-    def selected_ids(self) -> list[int]:
-        rows = self.table.selectionModel().selectedRows()
-        return [index.data(TRACK_ID_ROLE) for index in rows]
-
     def selected_errored_ids(self) -> list[int]:
-        return [
-            track_id
-            for track_id in self.selected_ids()
-            if (row := self.model.row_by_id(track_id)) is not None and row.status == "ERROR"
-        ]
+        return list(dict.fromkeys(self._selected_errored()))
+
+    def _selected_errored(self) -> Iterator[int]:
+        """Ids of the selected errored tracks, read by ranges of selected rows.
+
+        Never one index per selected row: with all of 100,000 tracks selected,
+        listing them took 1.7 s, and Retry's state is checked after every
+        change the watcher brings.
+        """
+        for selected in self.table.selectionModel().selection():
+            yield from self.model.errored_ids(selected.top(), selected.bottom())
 
     def retry_selected(self) -> None:
         ids = self.selected_errored_ids()
@@ -358,7 +375,7 @@ class MainWindow(QMainWindow):
             self.message_boxes.remove(box)
 
     def _on_selection(self, *_args: object) -> None:
-        self.retry_action.setEnabled(bool(self.selected_errored_ids()))
+        self.retry_action.setEnabled(next(self._selected_errored(), None) is not None)
 
     def _on_current(self, current: object, _previous: object) -> None:
         track_id = self.table.currentIndex().data(TRACK_ID_ROLE)

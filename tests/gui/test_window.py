@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Qt
+from sqlalchemy import insert
 
 from mus_desktop.config import Settings
 from mus_desktop.gui.model import Column
 from mus_desktop.gui.status import StatusFilter
 from mus_desktop.library.engine import Database
-from tests.gui.helpers import add_track, mark_missing, mixed_library
+from mus_desktop.library.models import Track
+from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
 
 
 def test_window_browses_the_library_when_the_broker_is_down(
@@ -39,6 +41,43 @@ def test_window_browses_the_library_when_the_broker_is_down(
     assert window.detail.fields["Content hash"].text() == "h1"
     assert not window.detail.error_box.isVisible()
     assert not window.retry_action.isEnabled()
+
+
+def test_retry_follows_the_errored_tracks_in_a_select_all(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    ids = mixed_library(db)
+    window = window_factory(offline_settings, db)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+
+    window.table.selectAll()
+    assert window.retry_action.isEnabled()
+    assert window.selected_errored_ids() == [ids["error"]]
+
+    set_status(db, ids["error"], "COMPLETE")  # a worker retried it meanwhile
+    qtbot.waitUntil(lambda: not window.retry_action.isEnabled())
+    assert window.selected_errored_ids() == []
+
+
+def test_painting_the_header_does_not_walk_a_large_selection(
+    qtbot, window_factory, offline_settings: Settings, db: Database, monkeypatch
+) -> None:
+    with db.write() as session:
+        session.execute(
+            insert(Track),
+            [{"path": f"/music/{n:04}.mp3", "processing_status": "COMPLETE"} for n in range(2000)],
+        )
+    window = window_factory(offline_settings, db)
+    window.show()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2000)
+    window.table.selectAll()
+
+    asked = []
+    row_count = window.model.rowCount
+    monkeypatch.setattr(window.model, "rowCount", lambda *args: asked.append(1) or row_count())
+    window.table.horizontalHeader().grab()  # paints every section
+
+    assert len(asked) < 100  # through the table's own selection model: 18,010 times
 
 
 def test_missing_track_detail_says_where_and_since_when(
