@@ -21,6 +21,7 @@ from mus_desktop.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
+    from mus_desktop.library.queries import ErroredTrack
     from mus_desktop.library.scanner import ScanReport
     from mus_desktop.runtime.backend import Backend
 
@@ -97,7 +98,7 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     the fork.
     """
     with _imports_without_gc():
-        from mus_desktop.library.queries import status_counts
+        from mus_desktop.library.queries import errored_tracks, status_counts
         from mus_desktop.library.scanner import scan
         from mus_desktop.processing.service import queue_scanned, reconcile
         from mus_desktop.runtime.backend import start_backend
@@ -116,6 +117,32 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
         _wait_until_final(db, backend, settings)
     counts = status_counts(db)
     print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
+    _print_errored(errored_tracks(db, among=report.to_process))
+    return 0
+
+
+SHOWN_ERRORS = 20
+"""How many of its failed files `mus import --wait` lists; `mus errors` lists all."""
+
+
+def _print_errored(tracks: Sequence[ErroredTrack], limit: int | None = SHOWN_ERRORS) -> None:
+    """Each failed track: its id (for `mus retry ID`), its file, and why."""
+    for track in tracks[:limit]:
+        print(f"{track.id:>7}  {track.path}\n         {track.message}")
+    if limit is not None and len(tracks) > limit:
+        print(f"and {len(tracks) - limit} more: `mus errors` lists them all")
+    if tracks:
+        print("once fixed: `mus retry ID...` or `mus retry --all`")
+
+
+def cmd_errors(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.library.queries import errored_tracks
+
+    tracks = errored_tracks(_open(settings))
+    if args.json:
+        print(json.dumps([track._asdict() for track in tracks], indent=2))
+    else:
+        _print_errored(tracks, limit=None)
     return 0
 
 
@@ -266,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_reconcile = sub.add_parser("reconcile", help="queue again tracks whose work was lost")
     p_reconcile.set_defaults(func=cmd_reconcile)
+
+    p_errors = sub.add_parser("errors", help="the tracks in error: id, file and why")
+    p_errors.add_argument("--json", action="store_true")
+    p_errors.set_defaults(func=cmd_errors)
 
     p_status = sub.add_parser("status", help="counts by status, missing and duplicates")
     p_status.add_argument("--json", action="store_true")

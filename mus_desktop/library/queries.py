@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import UNFINISHED_STATUSES, ProcessingStatus, Track
+from mus_desktop.library.paths import display_path
 
 
 def _duplicate_hashes(session: Session) -> Sequence[str]:
@@ -98,12 +100,24 @@ def count_unfinished(db: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(Track).where(*_UNFINISHED)) or 0)
 
 
-def errored_ids(db: Database) -> list[int]:
+class ErroredTrack(NamedTuple):
+    id: int
+    path: str
+    """`display_path` of the file."""
+    message: str
+    """`last_error_message`: stage, kind and the library's own words."""
+
+
+def errored_tracks(db: Database, among: Iterable[int] | None = None) -> list[ErroredTrack]:
+    """Tracks in ERROR (only those in `among` when given), by path."""
+    query = select(Track.id, Track.path, Track.last_error_message).where(
+        Track.processing_status == ProcessingStatus.ERROR.value
+    )
+    if among is not None:
+        query = query.where(Track.id.in_(list(among)))
     with db.read() as session:
-        return list(
-            session.scalars(
-                select(Track.id)
-                .where(Track.processing_status == ProcessingStatus.ERROR.value)
-                .order_by(Track.id)
-            )
-        )
+        rows = session.execute(query.order_by(Track.path)).all()
+    return [
+        ErroredTrack(track_id, display_path(path), message or "")
+        for track_id, path, message in rows
+    ]

@@ -3,6 +3,7 @@ command itself, every track to its final state, and nothing left running afterwa
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -36,6 +37,15 @@ def test_import_wait_finishes_every_track_and_leaves_nothing_running(
 
     assert result.returncode == 0, result.stderr
     assert f"{good} complete, {broken} error, 0 missing" in result.stdout
+    assert "zero bytes.mp3\n         metadata: empty file (0 bytes)\n" in result.stdout
+    errors = subprocess.run(
+        [sys.executable, "-m", "mus_desktop", "errors", "--json"], capture_output=True, text=True
+    )
+    listed = {entry["path"]: entry["message"] for entry in json.loads(errors.stdout)}
+    assert len(listed) == broken
+    assert listed[str(library.root / "Broken" / "zero bytes.mp3")] == (
+        "metadata: empty file (0 bytes)"
+    )
     counts = status_counts(open_database(private_settings.db_path))
     assert (counts["COMPLETE"], counts["ERROR"]) == (good, broken)
     assert "Listening on" in (private_settings.log_dir / "workers.log").read_text()
