@@ -149,23 +149,28 @@ def test_reconcile_after_the_broker_was_flushed(
     assert status_counts(db)[COMPLETE] == 9
 
 
-def test_reconcile_leaves_queued_work_alone(
-    db: Database, queue: Queue, broker_settings: Settings, tmp_path: Path
-) -> None:
+@pytest.fixture
+def queued_library(db: Database, queue: Queue, broker_settings: Settings, tmp_path: Path) -> Path:
+    """Six tracks imported, their jobs queued and no worker running."""
     library = make_library(tmp_path / "music", albums=2, tracks_per_album=3)
     import_paths(db, queue, [library.root], broker_settings)
+    assert queue.count > 0
+    return library.root
+
+
+def test_reconcile_leaves_queued_work_alone(
+    db: Database, queue: Queue, broker_settings: Settings, queued_library: Path
+) -> None:
     jobs = queue.count
     assert reconcile(db, queue, broker_settings) == 0
     assert queue.count == jobs
-    assert import_paths(db, queue, [library.root], broker_settings).to_process == []
+    assert import_paths(db, queue, [queued_library], broker_settings).to_process == []
     assert queue.count == jobs  # importing again while work is in flight queues nothing twice
 
 
 def test_reconcile_counts_a_job_a_worker_is_just_taking(
-    db: Database, queue: Queue, broker_settings: Settings, tmp_path: Path
+    db: Database, queue: Queue, broker_settings: Settings, queued_library: Path
 ) -> None:
-    library = make_library(tmp_path / "music", albums=2, tracks_per_album=3)
-    import_paths(db, queue, [library.root], broker_settings)
     jobs = queue.count
     # What a worker's dequeue does first: move the job to RQ's intermediate list.
     queue.connection.lmove(queue.key, queue.intermediate_queue_key)
