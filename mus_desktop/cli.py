@@ -109,11 +109,14 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
         report = scan(db, args.paths)
         if report.fatal:
             return _report_fatal(report)
-        queue_scanned(report, backend.queue, settings)
-        _print_report(report)
         if backend.queue is None:
+            queue_scanned(report, None, settings)  # says the tracks wait for a broker
+            _print_report(report)
             return 1
+        # One call queues the scan's tracks and any work an earlier run lost,
+        # and reads the queue while it is still empty.
         reconcile(db, backend.queue, settings)
+        _print_report(report)
         _wait_until_final(db, backend, settings)
     counts = status_counts(db)
     print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
