@@ -68,8 +68,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
     with _imports_without_gc():
         from mus_desktop.library.scanner import scan
-        from mus_desktop.processing.service import queue_scanned
-        from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
     report = scan(db, args.paths)
@@ -77,7 +75,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         return _report_fatal(report)
     if not report.to_process:
         _print_report(report)
-        return 0  # nothing to queue: no need to reach the broker
+        return 0  # nothing to queue: no need to reach (or even import) the broker's client
+    with _imports_without_gc():
+        from mus_desktop.processing.service import queue_scanned
+        from mus_desktop.runtime.backend import start_backend
     with start_backend(settings, start_workers=False) as backend:
         queue_scanned(report, backend.queue, settings)
         _print_report(report)
