@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 
 WAIT_POLL_SECONDS = 0.1
-"""How often `import --wait` counts unfinished tracks (one indexed COUNT)."""
+"""How often `import --wait` counts unfinished tracks (one indexed COUNT; when
+nothing moved, it also asks the broker how many jobs are queued)."""
 
 
 class UsageError(Exception):

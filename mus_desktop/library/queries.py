@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from sqlalchemy import func, select
@@ -11,15 +11,6 @@ from sqlalchemy.orm import Session
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import UNFINISHED_STATUSES, ProcessingStatus, Track
 from mus_desktop.library.paths import display_path
-
-
-def _duplicate_hashes(session: Session) -> Sequence[str]:
-    return session.scalars(
-        select(Track.content_hash)
-        .where(Track.content_hash.is_not(None), Track.missing_since.is_(None))
-        .group_by(Track.content_hash)
-        .having(func.count() > 1)
-    ).all()
 
 
 def status_counts(db: Database) -> dict[str, int]:
@@ -34,37 +25,18 @@ def status_counts(db: Database) -> dict[str, int]:
         missing = session.scalar(
             select(func.count()).select_from(Track).where(Track.missing_since.is_not(None))
         )
-        hashes = _duplicate_hashes(session)
-        duplicates = (
-            session.scalar(
-                select(func.count())
-                .select_from(Track)
-                .where(Track.content_hash.in_(hashes), Track.missing_since.is_(None))
-            )
-            if hashes
-            else 0
-        )
+        group_sizes = session.scalars(
+            select(func.count())
+            .where(Track.content_hash.is_not(None), Track.missing_since.is_(None))
+            .group_by(Track.content_hash)
+            .having(func.count() > 1)
+        ).all()
     counts = {status.value: int(by_status.get(status.value, 0)) for status in ProcessingStatus}
     counts["missing"] = int(missing or 0)
-    counts["duplicates"] = int(duplicates or 0)
-    counts["duplicate_groups"] = len(hashes)
+    counts["duplicates"] = sum(group_sizes)
+    counts["duplicate_groups"] = len(group_sizes)
     counts["total"] = sum(int(value) for value in by_status.values())
     return counts
-
-
-def duplicate_groups(db: Database) -> list[list[int]]:
-    """Ids of present tracks that share their content, one list per group."""
-    with db.read() as session:
-        hashes = _duplicate_hashes(session)
-        rows = session.execute(
-            select(Track.content_hash, Track.id)
-            .where(Track.content_hash.in_(hashes), Track.missing_since.is_(None))
-            .order_by(Track.content_hash, Track.id)
-        ).all()
-    groups: dict[str, list[int]] = {}
-    for content_hash, track_id in rows:
-        groups.setdefault(content_hash, []).append(track_id)
-    return list(groups.values())
 
 
 def duplicates_of(session: Session, track: Track) -> list[tuple[int, str]]:

@@ -276,23 +276,29 @@ def _apply(session: Session, plan: _Plan, report: ScanReport) -> None:
             ],
         ).all()
         report.to_process.extend(new_ids)
-    for track, found in plan.changed:
+    # UPDATEs by primary key, one executemany per kind of change.
+    if plan.changed:
         session.execute(
-            update(Track)
-            .where(Track.id == track.id)
-            .values(
-                **file_fields(found),
-                processing_status=pending,
-                failed_stage=None,
-                last_error_message=None,
-                attempts=0,
-            )
+            update(Track),
+            [
+                {
+                    "id": track.id,
+                    **file_fields(found),
+                    "processing_status": pending,
+                    "failed_stage": None,
+                    "last_error_message": None,
+                    "attempts": 0,
+                }
+                for track, found in plan.changed
+            ],
         )
-        report.to_process.append(track.id)
-    for track, found in plan.moved + plan.returned:
-        session.execute(update(Track).where(Track.id == track.id).values(**file_fields(found)))
-        if not track.final:
-            report.to_process.append(track.id)
+        report.to_process.extend(track.id for track, _ in plan.changed)
+    relocated = plan.moved + plan.returned
+    if relocated:
+        session.execute(
+            update(Track), [{"id": track.id, **file_fields(found)} for track, found in relocated]
+        )
+        report.to_process.extend(track.id for track, _ in relocated if not track.final)
     if plan.now_missing:
         session.execute(
             update(Track)

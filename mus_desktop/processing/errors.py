@@ -10,8 +10,8 @@ from __future__ import annotations
 import errno
 
 # Causes that can go away on their own (a busy or flaky mount, a worker out of
-# file descriptors). Kept short on purpose: retrying a permanently bad file
-# forever is worse than asking the person to press Retry.
+# file descriptors): a StageError from one of them is marked `retryable`. Nothing
+# retries such a file by itself; the person presses Retry.
 _TRANSIENT_ERRNOS = frozenset(
     {
         errno.EAGAIN,
@@ -54,10 +54,6 @@ class StageError(Exception):
             f"StageError({self.stage!r}, {self.kind!r}, {self.detail!r}, "
             f"retryable={self.retryable})"
         )
-
-    def __reduce__(self) -> tuple[type[StageError], tuple[str, str, str, bool]]:
-        # Exception's default pickling passes only args, which we do not use.
-        return (StageError, (self.stage, self.kind, self.detail, self.retryable))
 
 
 def stage_error_from_os(stage: str, exc: OSError, subject: str = "") -> StageError:

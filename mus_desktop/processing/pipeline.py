@@ -322,10 +322,11 @@ def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
 
     The suspects go into two jobs of half as many, not one job each: after a
     worker was killed every track of its batch is a suspect, and a job costs
-    ~25 ms of its own (500 single-track jobs: ~12 s), while halving finds a
-    file that kills its worker in log2(n) rounds. Their attempts restart at
-    zero, so that a track's count is of the deaths of the smallest batch it
-    was in, and only deaths alone make it an ERROR.
+    ~25 ms of its own even for one track (the bench's no-op job; 500
+    single-track jobs: ~12 s), while halving finds a file that kills its
+    worker in log2(n) rounds. Their attempts restart at zero, so that a
+    track's count is of the deaths of the smallest batch it was in, and only
+    deaths alone make it an ERROR.
     """
     if len(items) == 1:
         item = items[0]
@@ -357,7 +358,7 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
     """The RQ job: bring each track of the batch to a final state.
 
     Returns counts for the job's result: complete, error, and skipped (final
-    already, or split off into a job of its own after an earlier batch died).
+    already, or split off into smaller jobs after an earlier batch died).
     """
     settings = load_settings()
     db = _database(settings.db_path)

@@ -46,8 +46,8 @@ JOBS_PER_WORKER = 2
 A job costs ~40 ms beyond its tracks' work: RQ's bookkeeping, the fork of its
 work horse and the copy-on-write faults the horse takes on the worker's memory.
 Measured on the bench library (2,000 tracks, 2 workers, median of 6
-alternating runs): 4 jobs of 200 per worker 1.62 s to all-final, 2 of 500
-1.43 s, 1 of 1000 1.40 s.
+alternating runs): jobs of 200 (five per worker) 1.62 s to all-final, two
+of 500 per worker 1.43 s, one of 1,000 1.40 s.
 """
 
 

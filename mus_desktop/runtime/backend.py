@@ -64,7 +64,7 @@ class Backend:
         return f"{count} worker{'' if count == 1 else 's'} on {where}"
 
     def live_workers(self) -> int:
-        """RQ workers registered for this library's queue (ours or anyone's)."""
+        """RQ workers on this library's queue (ours or anyone's) that still run."""
         if self.queue is None:
             return 0
         try:

@@ -10,7 +10,8 @@ Measured on RQ 3.0 with valkey 8.1 on a unix socket (2 shared cores), 300
 no-op JSON jobs: SimpleWorker 2.1-2.3 ms per job, forking Worker 10.7-11.5 ms.
 With real batches a job costs ~40 ms beyond its tracks' work (RQ's
 bookkeeping, the fork, the horse's copy-on-write faults on the worker's
-memory), so a job is a batch of up to 500 tracks (see processing/queue.py).
+memory), so a job is a batch of up to `MUS_BATCH_SIZE` tracks, 500 by
+default (see processing/queue.py).
 Before the first fork the worker has the job's modules imported, the engine
 created and the schema checked (`pipeline.prepare_worker`); a horse only opens
 its own connection (SQLite connections must not cross a fork), about 2 ms.
