@@ -86,17 +86,18 @@ def worker_alive(worker: Worker) -> bool:
     """Whether a registered worker still runs.
 
     RQ lists a worker until its heartbeat key expires, minutes after a
-    SIGKILL or an OOM kill; for a worker on this host its pid decides.
+    SIGKILL or an OOM kill; for a worker on this host its pid decides. A
+    zombie (a killed worker its parent has not reaped yet, as `mus import
+    --wait` does only when it stops its pool) does not run.
     """
     if worker.hostname != socket.gethostname() or not worker.pid:
         return True
     try:
-        os.kill(worker.pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(worker.pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> int:

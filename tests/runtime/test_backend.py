@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import psutil
 import pytest
@@ -16,7 +20,7 @@ from mus_desktop.config import Settings, load_settings
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.backend import start_backend
 from mus_desktop.runtime.broker import PrivateBroker, ping
-from mus_desktop.runtime.workers import LocalWorkerPool
+from mus_desktop.runtime.workers import LocalWorkerPool, worker_alive
 from tests.runtime.conftest import mus_env, process_gone, run_mus, wait_until
 
 
@@ -187,3 +191,14 @@ def test_pool_stops_its_workers_even_after_the_fork_server_died(
 
     assert pool_of_two.alive() == 0
     assert all(process_gone(pid) for pid in pids)
+
+
+def test_a_killed_worker_not_yet_reaped_is_not_live() -> None:
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])  # never waited for: a zombie
+    wait_until(lambda: psutil.Process(exited.pid).status() == psutil.STATUS_ZOMBIE, "a zombie")
+    here = socket.gethostname()
+    try:
+        assert not worker_alive(SimpleNamespace(hostname=here, pid=exited.pid))  # type: ignore[arg-type]
+        assert worker_alive(SimpleNamespace(hostname=here, pid=os.getpid()))  # type: ignore[arg-type]
+    finally:
+        exited.wait()
