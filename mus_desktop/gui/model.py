@@ -135,7 +135,8 @@ class TrackTableModel(QAbstractTableModel):
         self._pos_dirty = False
         self._haystacks: dict[int, str] = {}
         self._kinds: Counter[Kind] = Counter()
-        self._hashes: Counter[str] = Counter()
+        self._groups: dict[str, set[int]] = {}
+        """Ids of the present tracks by content hash: a group of two or more is duplicates."""
         self._duplicates = 0
         self._sort_keys: dict[Column, dict[int, Any]] = {}
         self._filter = StatusFilter.ALL
@@ -234,7 +235,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def is_duplicate(self, row: TrackRow) -> bool:
         content_hash = _grouped_hash(row)
-        return content_hash is not None and self._hashes[content_hash] > 1
+        return content_hash is not None and len(self._groups.get(content_hash, ())) > 1
 
     def set_palette(self, palette: QPalette) -> None:
         self._brushes = {kind: QBrush(colour) for kind, colour in row_colours(palette).items()}
@@ -252,12 +253,11 @@ class TrackTableModel(QAbstractTableModel):
         self._haystacks = {}
         self._sort_keys = {}
         self._kinds = Counter(map(kind_of, self._rows.values()))
-        self._hashes = Counter(
-            content_hash
-            for row in self._rows.values()
-            if (content_hash := _grouped_hash(row)) is not None
-        )
-        self._duplicates = sum(count for count in self._hashes.values() if count > 1)
+        self._groups = {}
+        for row in self._rows.values():
+            if (content_hash := _grouped_hash(row)) is not None:
+                self._groups.setdefault(content_hash, set()).add(row.id)
+        self._duplicates = sum(len(ids) for ids in self._groups.values() if len(ids) > 1)
         self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
@@ -276,36 +276,28 @@ class TrackTableModel(QAbstractTableModel):
         """Take rows inserted or updated, and ids deleted, in the database since the last call."""
         if not rows and not removed:
             return
-        touched_hashes: set[str] = set()
+        touched: list[TrackRow] = []  # the rows as they were and as they are
         for track_id in removed:
             gone = self._rows.pop(track_id, None)
-            if gone is None:
-                continue
-            self._count(gone, -1)
-            touched_hashes.add(gone.content_hash or "")
-            self._haystacks.pop(track_id, None)
-            for keys in self._sort_keys.values():
-                keys.pop(track_id, None)
+            if gone is not None:
+                self._count(gone, -1)
+                self._forget(track_id)
+                touched.append(gone)
         for row in rows:
             old = self._rows.get(row.id)
             if old is not None:
                 self._count(old, -1)
-                touched_hashes.add(old.content_hash or "")
+                touched.append(old)
             self._rows[row.id] = row
-            self._haystacks.pop(row.id, None)
-            for keys in self._sort_keys.values():
-                keys.pop(row.id, None)
+            self._forget(row.id)
             self._count(row, +1)
-            touched_hashes.add(row.content_hash or "")
+            touched.append(row)
         affected = {row.id for row in rows} | set(removed)
         if self._filter == StatusFilter.DUPLICATES:
-            # A row can join or leave the duplicates because another row changed.
-            touched_hashes.discard("")
-            affected |= {
-                track_id
-                for track_id, row in self._rows.items()
-                if row.content_hash in touched_hashes
-            }
+            # A row can join or leave the duplicates because another row of its group changed.
+            for row in touched:
+                if row.content_hash is not None:
+                    affected |= self._groups.get(row.content_hash, set())
         self._ensure_positions()
         shown, enter, leave = [], [], []
         for track_id in affected:
@@ -331,17 +323,27 @@ class TrackTableModel(QAbstractTableModel):
     # -- internals -----------------------------------------------------------
 
     def _count(self, row: TrackRow, step: int) -> None:
+        """Count `row` in (step +1) or out of (-1) the status kinds and its duplicate group."""
         self._kinds[kind_of(row)] += step
         content_hash = _grouped_hash(row)
         if content_hash is None:
             return
-        before = self._hashes[content_hash]
-        after = before + step
-        if after:
-            self._hashes[content_hash] = after
+        group = self._groups.setdefault(content_hash, set())
+        before = len(group)
+        if step > 0:
+            group.add(row.id)
         else:
-            del self._hashes[content_hash]
+            group.discard(row.id)
+        after = len(group)
+        if not group:
+            del self._groups[content_hash]
         self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
+
+    def _forget(self, track_id: int) -> None:
+        """Drop what was worked out from a row that changed or went."""
+        self._haystacks.pop(track_id, None)
+        for keys in self._sort_keys.values():
+            keys.pop(track_id, None)
 
     def _haystack(self, row: TrackRow) -> str:
         text = self._haystacks.get(row.id)
