@@ -93,7 +93,7 @@ def _read_rows(conn: Connection, since: int | None) -> tuple[list[TrackRow], int
         query = query.where(Track.change_seq > since).order_by(Track.change_seq)
     rows: list[TrackRow] = []
     max_seq = since or 0
-    for raw in conn.execute(query).all():
+    for raw in conn.execute(query):
         rows.append(_to_row(raw))
         max_seq = max(max_seq, raw.change_seq)
     return rows, max_seq

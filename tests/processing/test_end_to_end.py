@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from redis import Redis
 from rq import Queue
@@ -52,9 +53,8 @@ def run_burst_workers(count: int = 1) -> None:
 
 def kill_with_children(pid: int) -> None:
     """SIGKILL a process and its children (RQ's work horse has its own session)."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    for child in children.stdout.split():
-        os.kill(int(child), signal.SIGKILL)
+    for child in psutil.Process(pid).children():
+        child.kill()
     os.kill(pid, signal.SIGKILL)
 
 

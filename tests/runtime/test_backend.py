@@ -25,15 +25,12 @@ from tests.runtime.conftest import mus_env, process_gone, run_mus, wait_until
 
 
 @pytest.fixture
-def pool_of_two(
-    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LocalWorkerPool]:
+def pool_of_two(broker_settings: Settings, redis_url: str) -> Iterator[LocalWorkerPool]:
     """Two pool workers on the test broker, registered there; stopped afterwards."""
-    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    pool = LocalWorkerPool(load_settings(), redis_url, 2)
+    pool = LocalWorkerPool(broker_settings, redis_url, 2)
     pool.start()
     try:
-        with start_backend(load_settings(), start_workers=False) as backend:
+        with start_backend(broker_settings, start_workers=False) as backend:
             wait_until(lambda: backend.live_workers() == 2, "two workers to register")
         yield pool
     finally:
@@ -78,10 +75,9 @@ def test_unreachable_broker_still_gives_a_backend(
 
 
 def test_backend_starts_workers_only_up_to_the_configured_number(
-    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    broker_settings: Settings, redis_url: str
 ) -> None:
-    monkeypatch.setenv("MUS_REDIS_URL", redis_url)
-    configured = load_settings()  # MUS_WORKERS=2
+    configured = broker_settings  # MUS_WORKERS=2
     first = start_backend(configured)
     try:
         wait_until(lambda: first.live_workers() == 2, "the first backend's workers")
