@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.dockerfile import context_sources, instructions
 from tools.audiogen import make_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,18 +98,13 @@ def test_cli_works_when_pyside6_cannot_be_imported(tmp_path: Path, redis_url: st
 
 def _dockerfile_install_inputs() -> tuple[list[str], str]:
     """What the Dockerfile's build stage copies, and the arguments of its `pip install`."""
-    text = re.sub(r"\\\n", " ", (REPO / "Dockerfile").read_text())
     sources: list[str] = []
-    install = None
-    for line in text.splitlines():
-        words = line.split()
-        if words[:1] == ["COPY"] and not words[1].startswith("--from"):
-            sources += shlex.split(line)[1:-1]
-        if words[:1] == ["RUN"] and "pip install" in line:
-            install = line.split("pip install", 1)[1]
-            break
-    assert install is not None
-    return sources, install
+    for keyword, args in instructions():
+        if keyword == "COPY":
+            sources += context_sources(args)
+        if keyword == "RUN" and "pip install" in args:
+            return sources, args.split("pip install", 1)[1]
+    raise AssertionError("the Dockerfile runs no pip install")
 
 
 @pytest.mark.slow

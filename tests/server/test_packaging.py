@@ -20,30 +20,20 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.server.dockerfile import DOCKERFILE, context_sources, instructions
+
 REPO = Path(__file__).resolve().parents[2]
-DOCKERFILE = REPO / "Dockerfile"
 DCLINT_INSTALL = "make .cache/node/node_modules/.bin/dclint"
-
-
-def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    result = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            keyword, _, rest = stripped.partition(" ")
-            result.append((keyword.upper(), rest.strip()))
-    return result
 
 
 def _copy_sources() -> list[str]:
     """Every build-context path a COPY takes (not those copied from another stage)."""
-    sources = []
-    for keyword, args in _instructions():
-        if keyword == "COPY" and not args.startswith("--from"):
-            sources += shlex.split(args)[:-1]
-    return sources
+    return [
+        source
+        for keyword, args in instructions()
+        if keyword == "COPY"
+        for source in context_sources(args)
+    ]
 
 
 def _dockerignored(path: str) -> bool:
@@ -64,7 +54,7 @@ def _dockerignored(path: str) -> bool:
 
 def _env_defaults() -> dict[str, str]:
     env = {}
-    for keyword, args in _instructions():
+    for keyword, args in instructions():
         if keyword == "ENV":
             for item in shlex.split(args):
                 name, _, value = item.partition("=")
@@ -93,12 +83,12 @@ def test_every_copied_path_exists_and_is_in_the_build_context() -> None:
 
 
 def test_image_holds_no_qt_and_runs_as_a_non_root_user() -> None:
-    instructions = _instructions()
-    install = [args for keyword, args in instructions if keyword == "RUN" and "pip install" in args]
+    dockerfile = instructions()
+    install = [args for keyword, args in dockerfile if keyword == "RUN" and "pip install" in args]
     assert install and all("gui" not in args and "PySide6" not in args for args in install)
-    users = [args for keyword, args in instructions if keyword == "USER"]
+    users = [args for keyword, args in dockerfile if keyword == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    froms = [args.split()[0] for keyword, args in instructions if keyword == "FROM"]
+    froms = [args.split()[0] for keyword, args in dockerfile if keyword == "FROM"]
     dragonfly = [image for image in froms if "dragonfly" in image]
     assert dragonfly and all(":" in image and not image.endswith(":latest") for image in dragonfly)
     assert froms[-1] == "python:3.11-slim-bookworm"
@@ -191,37 +181,34 @@ def test_compose_broker_is_private_and_paths_match_the_host() -> None:
 def test_entrypoint_refuses_a_broker_without_a_usable_password(
     tmp_path: Path, url: str | None, message: str
 ) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MUS_")}
-    env.update(MUS_BROKER_DIR=str(tmp_path / "broker"), MUS_RUN_DIR=str(tmp_path / "run"))
-    if url is not None:
-        env["MUS_REDIS_URL"] = url
-    result = subprocess.run(
-        [str(REPO / "docker" / "entrypoint.sh"), "true"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _entrypoint(tmp_path, "true", **({"MUS_REDIS_URL": url} if url is not None else {}))
     assert result.returncode == 2
     assert message in result.stderr
 
 
 def test_entrypoint_takes_the_password_from_the_url(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MUS_")}
-    env.update(
+    result = _entrypoint(
+        tmp_path,
+        "env",
         MUS_REDIS_URL="redis://:s3cret-pass@127.0.0.1:6379/0",
-        MUS_BROKER_DIR=str(tmp_path / "broker"),
-        MUS_RUN_DIR=str(tmp_path / "run"),
         MUS_JOB_TIMEOUT="100",
     )
-    result = subprocess.run(
-        [str(REPO / "docker" / "entrypoint.sh"), "env"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    assert result.returncode == 0, result.stderr
     shown = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
     assert shown["MUS_BROKER_PASSWORD"] == "s3cret-pass"
     assert shown["MUS_STOP_WAIT_SECS"] == "160"
     assert (tmp_path / "run").is_dir() and (tmp_path / "broker").is_dir()
+
+
+def _entrypoint(tmp_path: Path, command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """docker/entrypoint.sh running `command`, with only `env` of the MUS_* settings
+    and its broker and run folders under `tmp_path`."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("MUS_")}
+    clean.update(MUS_BROKER_DIR=str(tmp_path / "broker"), MUS_RUN_DIR=str(tmp_path / "run"), **env)
+    return subprocess.run(
+        [str(REPO / "docker" / "entrypoint.sh"), command],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
