@@ -56,7 +56,7 @@ def _path_var(name: str, default: Path) -> Path:
     if raw is None or raw.strip() == "":
         return default
     path = Path(raw).expanduser()
-    if path.exists() and path.is_dir() and name == "MUS_DB":
+    if name == "MUS_DB" and path.is_dir():
         raise ConfigError(f"MUS_DB={raw!r} is a folder; it must name the SQLite file")
     return path.absolute()
 

@@ -377,8 +377,8 @@ class MainWindow(QMainWindow):
     def _on_selection(self, *_args: object) -> None:
         self.retry_action.setEnabled(next(self._selected_errored(), None) is not None)
 
-    def _on_current(self, current: object, _previous: object) -> None:
-        track_id = self.table.currentIndex().data(TRACK_ID_ROLE)
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        track_id = current.data(TRACK_ID_ROLE)
         if track_id != self.detail.track_id:
             self.detail.show_track(track_id)
 

@@ -180,9 +180,9 @@ def format_name(audio: FileType) -> str:
     """Short lowercase name of the real container/codec ("mp3", "flac", "ogg"...)."""
     if isinstance(audio, MP3) and getattr(audio.info, "layer", 3) != 3:
         return f"mp{audio.info.layer}"
-    for kind, name in _FORMAT_NAMES.items():
-        if type(audio) is kind:
-            return name
+    exact = _FORMAT_NAMES.get(type(audio))
+    if exact is not None:
+        return exact
     for kind, name in _FORMAT_NAMES.items():
         if isinstance(audio, kind):
             return name
