@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
+from mus_desktop.terminal import printable
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
@@ -54,12 +55,18 @@ def _imports_without_gc() -> Iterator[None]:
         gc.enable()
 
 
-def _open(settings: Settings) -> Database:
+def _open(settings: Settings, *, create: bool = True) -> Database:
+    """The library database; without `create`, one that must exist already (the
+    commands that only read it never leave an empty library behind a typo)."""
     from mus_desktop.library.engine import open_database
 
+    if not create and not settings.db_path.exists():
+        raise UsageError(
+            f"no library at {settings.db_path}: `mus import FOLDER` creates it (or set MUS_DB)"
+        )
     try:
         return open_database(settings.db_path)
-    except Exception as exc:  # sqlite errors carry the file's own words
+    except (OSError, RuntimeError) as exc:  # SQLite's own errors: see _known_failure
         raise UsageError(f"cannot open the library database {settings.db_path}: {exc}") from exc
 
 
@@ -100,9 +107,9 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     the fork.
     """
     with _imports_without_gc():
-        from mus_desktop.library.queries import errored_tracks, status_counts
+        from mus_desktop.library.queries import count_unfinished, errored_tracks, status_counts
         from mus_desktop.library.scanner import scan
-        from mus_desktop.processing.service import queue_scanned, reconcile
+        from mus_desktop.processing.service import reconcile
         from mus_desktop.runtime.backend import start_backend
 
     db = _open(settings)
@@ -112,13 +119,24 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
         if report.fatal:
             return _report_fatal(report)
         if backend.queue is None:
-            queue_scanned(report, None, settings)  # says the tracks wait for a broker
             _print_report(report)
+            waiting = count_unfinished(db)
+            print(
+                f"mus: {backend.describe()}; {waiting} unfinished track(s) recorded, "
+                "processed once it is back",
+                file=sys.stderr,
+            )
             return 1
         # One call queues the scan's tracks and any work an earlier run lost,
         # and reads the queue while it is still empty.
         reconcile(db, backend.queue, settings)
         _print_report(report)
+        if settings.workers == 0 and backend.live_workers() == 0 and count_unfinished(db):
+            print(
+                "mus: MUS_WORKERS=0 starts no worker here and none is running: waiting for "
+                "one (`mus worker`); Ctrl+C stops waiting, the tracks stay queued",
+                file=sys.stderr,
+            )
         _wait_until_final(db, backend, settings)
     counts = status_counts(db)
     print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
@@ -133,7 +151,7 @@ SHOWN_ERRORS = 20
 def _print_errored(tracks: Sequence[ErroredTrack], limit: int | None = SHOWN_ERRORS) -> None:
     """Each failed track: its id (for `mus retry ID`), its file, and why."""
     for track in tracks[:limit]:
-        print(f"{track.id:>7}  {track.path}\n         {track.message}")
+        print(f"{track.id:>7}  {printable(track.path)}\n         {printable(track.message)}")
     if limit is not None and len(tracks) > limit:
         print(f"and {len(tracks) - limit} more: `mus errors` lists them all")
     if tracks:
@@ -143,7 +161,7 @@ def _print_errored(tracks: Sequence[ErroredTrack], limit: int | None = SHOWN_ERR
 def cmd_errors(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.library.queries import errored_tracks
 
-    tracks = errored_tracks(_open(settings))
+    tracks = errored_tracks(_open(settings, create=False))
     if args.json:
         print(json.dumps([track._asdict() for track in tracks], indent=2))
     else:
@@ -152,14 +170,15 @@ def cmd_errors(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _report_fatal(report: ScanReport) -> int:
+    """None of the paths given could be scanned: a bad argument, status 2."""
     for problem in report.problems:
-        print(f"mus: {problem}", file=sys.stderr)
-    return 1
+        print(f"mus: {printable(problem)}", file=sys.stderr)
+    return 2
 
 
 def _print_report(report: ScanReport) -> None:
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {printable(problem)}", file=sys.stderr)
     print(report.summary())
 
 
@@ -190,7 +209,7 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.library.queries import status_counts
 
-    counts = status_counts(_open(settings))
+    counts = status_counts(_open(settings, create=False))
     if args.json:
         print(json.dumps(counts, indent=2))
     else:
@@ -200,18 +219,43 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.all and not args.ids:
+        raise UsageError("retry: give track ids or --all")
+    db = _open(settings, create=False)
+    if not args.all and not _errored_among(db, args.ids):
+        return 0
     from mus_desktop.processing.service import retry_tracks
     from mus_desktop.runtime.backend import start_backend
 
-    if not args.all and not args.ids:
-        raise UsageError("retry: give track ids or --all")
-    db = _open(settings)
     with start_backend(settings, start_workers=False) as backend:
         count = retry_tracks(db, backend.queue, None if args.all else args.ids, settings)
-        print(f"{count} errored track(s) queued again")
-        if backend.queue is None:
+        print(f"{count} errored track(s) queued again" if count else "no track is in error")
+        if count and backend.queue is None:
             print(f"mus: {backend.describe()}; they run once it is back", file=sys.stderr)
+        elif count and backend.live_workers() == 0:
+            print(_NO_WORKER_HINT, file=sys.stderr)
     return 0
+
+
+_NO_WORKER_HINT = "mus: no worker is running: open mus or run `mus worker` to process them"
+
+
+def _errored_among(db: Database, track_ids: Sequence[int]) -> bool:
+    """Whether any of `track_ids` is in error; says why each other one is not retried.
+    An id that names no track is a bad argument (UsageError)."""
+    from mus_desktop.library.models import ProcessingStatus
+    from mus_desktop.library.queries import statuses_of
+
+    statuses = statuses_of(db, track_ids)
+    unknown = [str(track_id) for track_id in track_ids if track_id not in statuses]
+    if unknown:
+        raise UsageError(
+            f"retry: no track with id {', '.join(unknown)} (`mus errors` lists the errored ones)"
+        )
+    for track_id in dict.fromkeys(track_ids):
+        if statuses[track_id] != ProcessingStatus.ERROR:
+            print(f"track {track_id} is {statuses[track_id].lower()}, not in error: not retried")
+    return any(status == ProcessingStatus.ERROR for status in statuses.values())
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
@@ -231,6 +275,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.broker import BrokerError
     from mus_desktop.runtime.workers import run_worker
 
+    # A library this worker cannot use (newer schema, damaged, not writable) is
+    # one line now, not a failed job per batch later.
+    _open(settings).dispose()
     try:
         return run_worker(settings, burst=args.burst)
     except BrokerError as exc:
@@ -240,10 +287,12 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.backend import probe_broker
 
-    pragmas = _open(settings).pragmas()
+    exists = settings.db_path.exists()
+    pragmas = _open(settings).pragmas() if exists else {}
     broker = probe_broker(settings)
     report: dict[str, object] = {
         "database": str(settings.db_path),
+        "database_exists": exists,
         "pragmas": pragmas,
         "cache_dir": str(settings.cache_dir),
         "broker": broker,
@@ -252,6 +301,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(f"database:      {report['database']}")
+        if not exists:
+            print("  exists:      no (`mus import FOLDER` creates it)")
         for name, value in pragmas.items():
             print(f"  {name:<13}{value}")
         print(f"cache:         {report['cache_dir']}")
@@ -261,7 +312,8 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         if broker["answers"]:
             print(f"  workers:     {broker['live_workers']}")
             print(f"  queue depth: {broker['queue_depth']}")
-    return 0
+    # A private broker not started yet is fine: it starts when there is work.
+    return 0 if exists and (broker["answers"] or broker["private"]) else 1
 
 
 def _run_gui(settings: Settings) -> int:
@@ -320,16 +372,61 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    settings: Settings | None = None
     try:
         settings = load_settings()
         if args.command in (None, "gui"):
             return _run_gui(settings)
         return int(args.func(args, settings))
     except (ConfigError, UsageError) as exc:
-        print(f"mus: {exc}", file=sys.stderr)
+        print(f"mus: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as exc:
+        failure = _known_failure(exc, settings)
+        if failure is None:
+            raise  # a bug: its traceback is what a report needs
+        line, status = failure
+        print(f"mus: {printable(line)}", file=sys.stderr)
+        return status
+
+
+def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int] | None:
+    """One line and an exit status for a failure of the world rather than of mus:
+    the library database damaged, full or busy, the broker gone mid-command.
+
+    An exception can only be of a library's type once that library is imported,
+    so the types are looked up in `sys.modules` and the command that never
+    touched the broker does not import its client to find out.
+    """
+    database = settings.db_path if settings else "the library database"
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.DBAPIError):
+        from mus_desktop.library.database_errors import describe_database_error
+
+        return describe_database_error(exc, database)
+    redis_errors = sys.modules.get("redis.exceptions")
+    if redis_errors is not None and isinstance(exc, redis_errors.RedisError):
+        return f"the broker failed: {' '.join(str(exc).split())}", 1
+    service = sys.modules.get("mus_desktop.processing.service")
+    if service is not None and isinstance(exc, service.BrokerUnavailable):
+        return f"{exc}; the tracks stay recorded and are processed once it is back", 1
+    return None
+
+
+def _stdout_closed() -> int:
+    """What a command does when the reader of its output went away (`mus status | head -1`):
+    stop quietly, as a shell tool killed by SIGPIPE would (status 141), instead of a
+    BrokenPipeError traceback, now or when Python flushes stdout on its way out."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def run() -> None:
@@ -344,6 +441,10 @@ def run() -> None:
         signal.signal(signum, _exit_on_signal)
     code = main()
     gc.freeze()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _stdout_closed()
     sys.exit(code)
 
 

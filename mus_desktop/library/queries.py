@@ -93,3 +93,13 @@ def errored_tracks(db: Database, among: Iterable[int] | None = None) -> list[Err
         ErroredTrack(track_id, display_path(path), message or "")
         for track_id, path, message in rows
     ]
+
+
+def statuses_of(db: Database, track_ids: Iterable[int]) -> dict[int, str]:
+    """The processing status of each of `track_ids` that exists."""
+    with db.read() as session:
+        return dict(
+            session.execute(
+                select(Track.id, Track.processing_status).where(Track.id.in_(list(track_ids)))
+            ).all()
+        )
