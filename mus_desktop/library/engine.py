@@ -6,11 +6,19 @@ handling is switched off (SQLAlchemy's documented recipe) so that we emit
 BEGIN ourselves: `BEGIN IMMEDIATE` for writes, because a deferred transaction
 that reads and then writes fails with "database is locked" at once when
 another writer got there first, whatever the busy timeout.
+
+Switching a new file to WAL needs the write lock, and a connection that finds
+another one switching does not wait for it (SQLite skips the busy handler
+where waiting could deadlock): when several processes opened a new library at
+once, all but one could fail with "database is locked" in a millisecond. The
+PRAGMAs are therefore tried again, with short sleeps, for up to the busy
+timeout.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,14 +33,30 @@ PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOU
 _BEGIN_OPTION = "mus_begin"
 
 
+_PRAGMA_RETRY_SLEEP = (0.001, 0.05)
+"""First and longest sleep between tries of the PRAGMAs (doubling in between)."""
+
+
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
-    cursor = dbapi_connection.cursor()
-    try:
-        for pragma in PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-    finally:
-        cursor.close()
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    sleep, longest = _PRAGMA_RETRY_SLEEP
+    while True:
+        try:
+            for pragma in PRAGMAS:
+                dbapi_connection.execute(f"PRAGMA {pragma}").close()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + sleep > deadline:
+                raise
+        time.sleep(sleep)
+        sleep = min(2 * sleep, longest)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite refused because another connection holds a lock."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _on_begin(connection: Any) -> None:

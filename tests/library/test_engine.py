@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 from sqlalchemy import select, text
 
 from mus_desktop.library.engine import open_database
-from mus_desktop.library.models import Track
+from mus_desktop.library.migrations import SCHEMA_VERSION
+from mus_desktop.library.models import Base, Track
 
 EXPECTED = {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 5000}
 
@@ -81,3 +83,92 @@ def test_four_processes_read_then_write_without_database_is_locked(tmp_path: Pat
     assert sqlite3.connect(db_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with database.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def _schema(db_path: Path) -> tuple[str, int, set[str], str]:
+    """(journal mode, user_version, table and trigger names, integrity) as sqlite3 reads them."""
+    connection = sqlite3.connect(db_path)
+    try:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        return (
+            connection.execute("PRAGMA journal_mode").fetchone()[0],
+            connection.execute("PRAGMA user_version").fetchone()[0],
+            names,
+            connection.execute("PRAGMA integrity_check").fetchone()[0],
+        )
+    finally:
+        connection.close()
+
+
+def _assert_new_library(db_path: Path) -> None:
+    journal_mode, version, names, integrity = _schema(db_path)
+    assert (journal_mode, version, integrity) == ("wal", SCHEMA_VERSION, "ok")
+    assert set(Base.metadata.tables) | {"track_change_seq_insert"} <= names
+
+
+def test_opening_waits_for_a_library_another_connection_is_creating(tmp_path: Path) -> None:
+    """What a connection switching a new file to WAL holds: the write lock of a file
+    still in rollback mode. SQLite answers the PRAGMA "database is locked" at once,
+    without its busy handler; opening waits instead."""
+    db_path = tmp_path / "library.db"
+    creator = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    creator.execute("BEGIN IMMEDIATE")
+    creator.execute("CREATE TABLE elsewhere (x)")
+    released = threading.Timer(0.5, creator.rollback)
+    released.start()
+    started = time.monotonic()
+    try:
+        database = open_database(db_path)
+    finally:
+        released.join()
+        creator.close()
+
+    assert time.monotonic() - started >= 0.4  # it waited for the lock, then opened
+    database.dispose()
+    _assert_new_library(db_path)
+
+
+ROUNDS = 25
+ROUND_SECONDS = 0.15
+
+
+def _open_in_rounds(
+    folders: list[str], starts: list[float], results: multiprocessing.Queue
+) -> None:
+    """Open a new library in each folder at its start time (the same for every process).
+
+    The last stretch before each start is spent spinning rather than sleeping: with
+    more processes than cores, the ones on a core are then preempted at any point,
+    inside SQLite's WAL switch too, which is when the others used to fail.
+    """
+    errors = []
+    for folder, start in zip(folders, starts, strict=True):
+        time.sleep(max(0.0, start - time.time() - ROUND_SECONDS / 2))
+        while time.time() < start:
+            pass
+        try:
+            open_database(Path(folder) / "library.db").dispose()
+        except Exception as exc:  # reported, so the test shows which
+            errors.append(repr(exc))
+    results.put(errors)
+
+
+def test_eight_processes_opening_a_new_library_at_once_all_succeed(tmp_path: Path) -> None:
+    folders = [tmp_path / f"round{number}" for number in range(ROUNDS)]
+    first = time.time() + 5.0  # time for the processes to start and import
+    starts = [first + number * ROUND_SECONDS for number in range(ROUNDS)]
+    ctx = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = ctx.Queue()
+    openers = [
+        ctx.Process(target=_open_in_rounds, args=([str(f) for f in folders], starts, results))
+        for _ in range(8)
+    ]
+    for opener in openers:
+        opener.start()
+    errors = [error for _ in openers for error in results.get(timeout=120)]
+    for opener in openers:
+        opener.join(timeout=30)
+
+    assert errors == []
+    for folder in folders:
+        _assert_new_library(folder / "library.db")
