@@ -11,6 +11,12 @@ quietly shows no art, or a worse image from elsewhere.
 
 Thumbnails are named by the BLAKE3 hash of the image bytes, so the twenty
 tracks of an album that share a cover share one thumbnail, made once.
+
+Covers are read like any file a worker opens (see `files`) and capped twice:
+at MAX_COVER_BYTES of file, and at MAX_COVER_PIXELS, because a PNG must be
+decoded whole before it can be scaled (Pillow's `draft` only helps JPEG), and
+a 9400 x 9400 RGBA one, just under Pillow's own limit, peaked at 701 MB in one
+work horse.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import re
 import struct
 import tempfile
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +44,7 @@ from mutagen.mp4 import MP4Tags
 from PIL import Image, UnidentifiedImageError
 
 from mus_desktop.processing.errors import StageError, one_line, stage_error_from_os
+from mus_desktop.processing.files import MAX_COVER_BYTES, open_checked
 from mus_desktop.processing.metadata import open_audio
 
 STAGE = "art"
@@ -47,6 +55,11 @@ _FRONT_COVER = 3  # the picture type "Cover (front)" in ID3, FLAC and ASF
 _FOLDER_STEMS = ("cover", "folder", "front")  # in order of preference
 _FOLDER_SUFFIXES = (".jpg", ".jpeg", ".png")
 _THUMBNAIL_QUALITY = 85
+_REDUCING_GAP = 2.0  # Image.thumbnail's default
+_STRIP_ROWS = 256
+MAX_COVER_PIXELS = 50_000_000
+"""Larger covers are refused. Decoded, Pillow holds 4 bytes a pixel for RGB and
+RGBA, so this bounds a cover to ~200 MB in a work horse."""
 _PIXELS = re.compile(r"\((\d+) pixels\)")
 
 
@@ -62,21 +75,24 @@ class ArtworkImage:
         return "embedded image" if self.source == EMBEDDED else f"folder image {self.origin}"
 
 
-def find_artwork(path: str | Path, audio: FileType | None = None) -> ArtworkImage | None:
+def find_artwork(
+    path: str | Path, audio: FileType | None = None, roots: Sequence[str] = ()
+) -> ArtworkImage | None:
     """The track's cover: embedded first, else a cover image in its folder, else None.
 
-    Pass `audio` (from `metadata.open_audio`) to avoid parsing the file again.
+    Pass `audio` (from `metadata.open_audio`) to avoid parsing the file again,
+    and `roots` (`files.real_roots`) to open files under those folders only.
     """
     path = Path(path)
     if audio is None:
         try:
-            audio = open_audio(path)
+            audio = open_audio(path, roots)
         except StageError as exc:
             raise StageError(STAGE, exc.kind, exc.detail, exc.retryable) from exc
     embedded = _embedded(audio)
     if embedded is not None:
         return embedded
-    return _folder_image(path.parent)
+    return _folder_image(path.parent, roots)
 
 
 def make_thumbnail(image: ArtworkImage, thumbnail_dir: Path, size: int = 256) -> str:
@@ -88,6 +104,12 @@ def make_thumbnail(image: ArtworkImage, thumbnail_dir: Path, size: int = 256) ->
     """
     if not image.data:
         raise StageError(STAGE, f"{image.subject} is empty")
+    if len(image.data) > MAX_COVER_BYTES:  # an embedded one: a folder image is refused unread
+        raise StageError(
+            STAGE,
+            f"{image.subject} is too large",
+            f"{len(image.data):,} bytes; the limit is {MAX_COVER_BYTES:,}",
+        )
     key = blake3(image.data).hexdigest()
     target = Path(thumbnail_dir) / f"{key}.jpg"
     if target.exists():
@@ -105,7 +127,7 @@ def make_thumbnail(image: ArtworkImage, thumbnail_dir: Path, size: int = 256) ->
                 raise
         os.replace(temporary.name, target)
     except OSError as exc:
-        raise stage_error_from_os(STAGE, exc, "the thumbnail folder") from exc
+        raise stage_error_from_os(STAGE, exc, "thumbnail folder", writing=True) from exc
     return key
 
 
@@ -117,10 +139,12 @@ def _decode(image: ArtworkImage, size: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(image.data)) as opened:
+                pixels = opened.width * opened.height
+                if pixels > MAX_COVER_PIXELS:
+                    raise StageError(STAGE, f"{subject} is too large", f"{pixels} pixels")
                 opened.draft("RGB", (size, size))
                 opened.load()
-                opened.thumbnail((size, size))
-                return _to_rgb(opened)
+                return _to_rgb(_shrink(opened, size))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         pixels = _PIXELS.search(str(exc))
         raise StageError(
@@ -131,6 +155,32 @@ def _decode(image: ArtworkImage, size: int) -> Image.Image:
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
         # Pillow reports damaged data (truncated, bad chunk CRC...) as OSError & co.
         raise StageError(STAGE, f"{subject} is corrupt", one_line(exc)) from exc
+
+
+def _shrink(image: Image.Image, size: int) -> Image.Image:
+    """The loaded image scaled to fit size x size.
+
+    `thumbnail` first reduces a large image by a whole factor, and Pillow
+    reduces an image with alpha through a premultiplied copy of the whole of
+    it, which doubled the peak for a large RGBA PNG (7000 x 7000: 400 MB). Such
+    an image is reduced a strip at a time instead, then resized from the same
+    box `thumbnail` would use.
+    """
+    factor = int(max(image.size) / size / _REDUCING_GAP)
+    if image.mode not in ("LA", "RGBA") or factor < 2:
+        image.thumbnail((size, size), reducing_gap=_REDUCING_GAP)
+        return image
+    width, height = image.size
+    reduced = Image.new(image.mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _STRIP_ROWS // factor)
+    for top in range(0, height, rows):
+        strip = image.crop((0, top, width, min(top + rows, height)))
+        reduced.paste(strip.reduce(factor), (0, top // factor))
+    scale = size / max(width, height)
+    final = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return reduced.resize(
+        final, Image.Resampling.BICUBIC, box=(0, 0, width / factor, height / factor)
+    )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -215,18 +265,26 @@ def _ape_picture(tags: APEv2) -> ArtworkImage | None:
     return ArtworkImage(data, EMBEDDED, "embedded Cover Art (Front)")
 
 
-def _folder_image(folder: Path) -> ArtworkImage | None:
+def _folder_image(folder: Path, roots: Sequence[str]) -> ArtworkImage | None:
     try:
         mtime_ns = os.stat(folder).st_mtime_ns
-    except OSError:
-        return None
+    except OSError as exc:
+        # Gone (renamed, say) since the track was parsed: whether it holds a cover
+        # is unknown, so the track must not complete as having none.
+        raise stage_error_from_os(STAGE, exc, "folder") from exc
     for name in _cover_names(str(folder), mtime_ns):
+        subject = f"folder image {name}"
         try:
-            data = (folder / name).read_bytes()
-        except FileNotFoundError:
-            continue  # removed since the folder was listed
+            with open_checked(
+                folder / name, STAGE, limit=MAX_COVER_BYTES, roots=roots, subject=subject
+            ) as checked:
+                data = checked.read()
+        except StageError as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                continue  # removed since the folder was listed
+            raise
         except OSError as exc:
-            raise stage_error_from_os(STAGE, exc, f"folder image {name}") from exc
+            raise stage_error_from_os(STAGE, exc, subject) from exc
         return ArtworkImage(data, FOLDER, name)
     return None
 

@@ -8,6 +8,7 @@ words, e.g. ``metadata: not an audio file (can't sync to MPEG frame)``.
 from __future__ import annotations
 
 import errno
+import stat
 
 # Causes that can go away on their own (a busy or flaky mount, a worker out of
 # file descriptors): a StageError from one of them is marked `retryable`. Nothing
@@ -26,6 +27,35 @@ _TRANSIENT_ERRNOS = frozenset(
 )
 
 _DETAIL_LIMIT = 200
+
+# What an error about *reaching* a file says, as against one about what the file
+# holds ("not an audio file", "is corrupt"). Every kind built from one of these
+# phrases is about access, and no other kind contains one: `is_access_error`
+# recognises a stored message by them, so that the scanner can queue again a
+# track it finds moved or back after such an error.
+NOT_FOUND = "not found"
+PERMISSION_DENIED = "permission denied"
+NOT_A_REGULAR_FILE = "not a regular file"
+A_FOLDER = "a folder, not a file"
+OUTSIDE_MUSIC_FOLDERS = "outside the music folders"
+CANNOT_READ = "cannot read"
+_ACCESS_PHRASES = (
+    NOT_FOUND,
+    PERMISSION_DENIED,
+    NOT_A_REGULAR_FILE,
+    A_FOLDER,
+    OUTSIDE_MUSIC_FOLDERS,
+    CANNOT_READ,
+)
+
+_FILE_TYPES = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFLNK: "a symbolic link",
+}
 
 
 def one_line(text: object, limit: int = _DETAIL_LIMIT) -> str:
@@ -56,8 +86,26 @@ class StageError(Exception):
         )
 
 
-def stage_error_from_os(stage: str, exc: OSError, subject: str = "") -> StageError:
-    """Describe an OSError met while reading a file.
+def file_type(mode: int) -> str:
+    """What a file that is not a regular file is, from its `st_mode`: "a FIFO"..."""
+    return _FILE_TYPES.get(stat.S_IFMT(mode), "an unknown kind of file")
+
+
+def is_access_error(message: str | None) -> bool:
+    """Whether a stored `last_error_message` is about reaching the file (not found,
+    permission denied, not a regular file, outside the music folders...) rather
+    than about its content."""
+    if not message:
+        return False
+    _stage, _colon, rest = message.partition(": ")
+    kind = rest.split(" (", 1)[0]  # the detail is the library's words: not ours to match
+    return any(phrase in kind for phrase in _ACCESS_PHRASES)
+
+
+def stage_error_from_os(
+    stage: str, exc: OSError, subject: str = "", *, writing: bool = False
+) -> StageError:
+    """Describe an OSError met while reading a file (or, `writing`, writing one).
 
     `subject` names what was being read when it is not the track itself, e.g.
     "folder image cover.jpg": "folder image cover.jpg not found" rather than
@@ -65,14 +113,16 @@ def stage_error_from_os(stage: str, exc: OSError, subject: str = "") -> StageErr
     """
     what = subject or "file"
     retryable = exc.errno in _TRANSIENT_ERRNOS
-    if isinstance(exc, FileNotFoundError):
-        return StageError(stage, f"{what} not found")
-    if isinstance(exc, PermissionError):
-        kind = f"permission denied reading {subject}" if subject else "permission denied"
-        return StageError(stage, kind)
-    if isinstance(exc, IsADirectoryError):
-        return StageError(stage, f"{subject or 'path'} is a folder, not a file")
     detail = exc.strerror or str(exc)
     if exc.errno is not None and exc.errno in errno.errorcode:
         detail = f"{detail}, {errno.errorcode[exc.errno]}"
-    return StageError(stage, f"cannot read the {what}", detail, retryable=retryable)
+    if writing:
+        return StageError(stage, f"cannot write the {what}", detail, retryable=retryable)
+    if isinstance(exc, FileNotFoundError):
+        return StageError(stage, f"{what} {NOT_FOUND}")
+    if isinstance(exc, PermissionError):
+        kind = f"{PERMISSION_DENIED} reading {subject}" if subject else PERMISSION_DENIED
+        return StageError(stage, kind)
+    if isinstance(exc, IsADirectoryError):
+        return StageError(stage, f"{subject or 'path'} is {A_FOLDER}")
+    return StageError(stage, f"{CANNOT_READ} the {what}", detail, retryable=retryable)

@@ -14,10 +14,8 @@ person can act on; nothing else escapes for a bad file.
 from __future__ import annotations
 
 import io
-import os
 import re
-import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
 from mus_desktop.processing.errors import StageError, one_line, stage_error_from_os
+from mus_desktop.processing.files import MAX_AUDIO_BYTES, CheckedFile, open_checked
 
 STAGE = "metadata"
 
@@ -117,36 +116,40 @@ class TrackMetadata:
     format: str
 
 
-def open_audio(path: str | Path) -> FileType:
-    """Parse the file with mutagen; the result serves both stages.
+def open_track_file(path: str | Path, roots: Sequence[str] = ()) -> CheckedFile:
+    """The track's file, opened the careful way (see `files`), for `parse_audio` and hashing."""
+    return open_checked(path, STAGE, limit=MAX_AUDIO_BYTES, roots=roots)
 
-    Raises StageError("metadata", ...) for a missing, unreadable, empty,
-    non-audio or damaged file.
+
+def open_audio(path: str | Path, roots: Sequence[str] = ()) -> FileType:
+    """Open and parse the file at `path` (see `parse_audio`)."""
+    with open_track_file(path, roots) as checked:
+        return parse_audio(checked, path)
+
+
+def parse_audio(checked: CheckedFile, path: str | Path) -> FileType:
+    """Parse the opened file with mutagen; the result serves both stages.
+
+    `path` is the track's path, which messages describe. Raises
+    StageError("metadata", ...) for an unreadable, empty, non-audio or damaged file.
     """
     path = Path(path)
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise stage_error_from_os(STAGE, exc) from exc
-    if stat.S_ISDIR(st.st_mode):
-        raise StageError(STAGE, "path is a folder, not a file")
-    size = st.st_size
-    if size == 0:
+    if checked.size == 0:
         raise StageError(STAGE, "empty file", "0 bytes")
     try:
-        audio = mutagen.File(path)
+        audio = mutagen.File(checked.file)
     except MutagenError as exc:
         cause = exc.args[0] if exc.args else None
         if isinstance(cause, OSError):
             raise stage_error_from_os(STAGE, cause) from exc
-        raise _unreadable(path, exc) from exc
+        raise _unreadable(checked, exc) from exc
     except OSError as exc:
         raise stage_error_from_os(STAGE, exc) from exc
     except Exception as exc:  # mutagen's parsers can fail with any exception on bad bytes
-        raise _unreadable(path, exc) from exc
+        raise _unreadable(checked, exc) from exc
     if audio is None:
         raise StageError(STAGE, "not an audio file", f"no known audio format in {_named(path)}")
-    _check_stream(audio, size)
+    _check_stream(audio, checked.size)
     return audio
 
 
@@ -194,18 +197,18 @@ def _named(path: Path) -> str:
     return f"a {suffix} file" if suffix else "a file without an extension"
 
 
-def _unreadable(path: Path, exc: BaseException) -> StageError:
+def _unreadable(checked: CheckedFile, exc: BaseException) -> StageError:
     """'not an audio file' unless the content looks like some audio format."""
     words = one_line(exc) or type(exc).__name__
-    if _looks_like_audio(path):
+    if _looks_like_audio(checked):
         return StageError(STAGE, "truncated or corrupt audio", words)
     return StageError(STAGE, "not an audio file", words)
 
 
-def _looks_like_audio(path: Path) -> bool:
+def _looks_like_audio(checked: CheckedFile) -> bool:
     try:
-        with open(path, "rb") as file:
-            header = file.read(128)
+        checked.file.seek(0)
+        header = checked.file.read(128)
     except OSError:
         return False
     probe = io.BytesIO(header)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, partial
@@ -37,11 +36,16 @@ from sqlalchemy.orm import Session, configure_mappers
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
-from mus_desktop.library.paths import display_path
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
-from mus_desktop.processing.hashing import content_hash
-from mus_desktop.processing.metadata import TrackMetadata, open_audio, read_metadata
+from mus_desktop.processing.files import real_roots
+from mus_desktop.processing.hashing import hash_file
+from mus_desktop.processing.metadata import (
+    TrackMetadata,
+    open_track_file,
+    parse_audio,
+    read_metadata,
+)
 from mus_desktop.processing.service import enqueue_current
 
 T = TypeVar("T")
@@ -130,27 +134,26 @@ def _guarded(stage: str, work: Callable[[], T]) -> T | StageError:
         return StageError(stage, "unexpected error", f"{type(exc).__name__}: {exc}")
 
 
-def _check_root(path: str, settings: Settings) -> None:
-    if settings.music_roots and not any(
-        Path(path).is_relative_to(root) for root in settings.music_roots
-    ):
-        raise StageError("metadata", "outside the music folders", display_path(path))
+@cache
+def _real_roots(roots: tuple[Path, ...]) -> tuple[str, ...]:
+    """MUS_MUSIC_ROOTS resolved once per process, not twice per track."""
+    return real_roots(roots)
 
 
 def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult:
-    _check_root(item.path, settings)
-    before = os.stat(item.path)
-    audio = open_audio(item.path)
-    metadata = read_metadata(item.path, audio)
-    digest = content_hash(item.path)
+    """Tags and hash, both read from the one file opened and checked (see `files`)."""
+    with open_track_file(item.path, _real_roots(settings.music_roots)) as checked:
+        audio = parse_audio(checked, item.path)
+        metadata = read_metadata(item.path, audio)
+        digest = hash_file(checked)
     item.audio = audio
-    return _MetadataResult(metadata, digest, before.st_size, before.st_mtime_ns)
+    return _MetadataResult(metadata, digest, checked.size, checked.mtime_ns)
 
 
 def _make_art(item: _Item, settings: Settings) -> _ArtResult:
     """(thumbnail key, source) of the track's cover; None when it has none."""
-    _check_root(item.path, settings)
-    image: ArtworkImage | None = find_artwork(item.path, item.audio)
+    roots = _real_roots(settings.music_roots)
+    image: ArtworkImage | None = find_artwork(item.path, item.audio, roots)
     item.audio = None
     if image is None:
         return None

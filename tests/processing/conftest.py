@@ -5,15 +5,20 @@ tools/audiogen.py, because these tests need files audiogen does not make: AIFF;
 stereo WAV; tags as the raw strings taggers write ("3/5" track and "1/1" disc
 numbers in every format, full dates like "1959-08-17"); untagged files; and an
 ID3 back cover before the front one. Cover images come from tools/audiogen.py.
+
+Also `as_nobody`, which runs a stage without root's power to read anything, so
+that the permission tests run in CI, which runs as root.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,10 @@ import soundfile as sf
 from mutagen.flac import Picture
 from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK
 from mutagen.mp4 import MP4Cover
+
+from mus_desktop.processing.errors import StageError
+
+NOBODY = 65534
 
 # format -> (libsndfile format, subtype, sample rate)
 _SOUNDFILE_FORMATS = {
@@ -174,3 +183,53 @@ def track(templates: Callable[[str], Path], tmp_path: Path) -> Callable[..., Pat
         return Path(shutil.copyfile(templates(fmt), target))
 
     return copy
+
+
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A folder `as_nobody` can reach (pytest's tmp_path is root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="mus-test-", dir="/tmp"))  # not a private TMPDIR
+    folder.chmod(0o755)
+    yield folder
+    for inner in folder.rglob("*"):
+        if inner.is_dir() and not inner.is_symlink():
+            inner.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def as_nobody(work: Callable[[], object]) -> str:
+    """`work()` in a child process that has dropped root (uid and gid 65534, no
+    groups): the StageError it raises as its message, else "ok".
+
+    Run directly when not root: a user's permission bits already apply.
+    """
+    if os.geteuid() != 0:
+        return _outcome(work)
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        status = 1
+        try:
+            os.close(reader)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.write(writer, _outcome(work).encode())
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        outcome = pipe.read().decode()
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0, "the child failed"
+    return outcome
+
+
+def _outcome(work: Callable[[], object]) -> str:
+    try:
+        work()
+    except StageError as error:
+        return str(error)
+    return "ok"

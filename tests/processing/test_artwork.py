@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
+from mus_desktop.processing.artwork import (
+    MAX_COVER_PIXELS,
+    ArtworkImage,
+    find_artwork,
+    make_thumbnail,
+)
 from mus_desktop.processing.errors import StageError
+from mus_desktop.processing.files import MAX_COVER_BYTES
+from mus_desktop.processing.metadata import open_audio
 from tools.audiogen import decompression_bomb_png, make_cover
 
-from .conftest import write_track
+from .conftest import as_nobody, write_track
 
 EMBEDDED_ORIGINS = {
     "mp3": "embedded APIC",
@@ -187,3 +198,130 @@ def test_track_deleted_before_art(track) -> None:
         find_artwork(path)
 
     assert str(caught.value) == "art: file not found"
+
+
+@pytest.mark.timeout(30)  # a plain open() of a FIFO waits for a writer forever
+def test_fifo_named_cover_jpg_is_refused_at_once(track, tmp_path: Path) -> None:
+    path = track("mp3", "album/01.mp3")
+    os.mkfifo(tmp_path / "album" / "cover.jpg")
+
+    with pytest.raises(StageError) as caught:
+        find_artwork(path)
+
+    assert str(caught.value) == "art: folder image cover.jpg is not a regular file (a FIFO)"
+
+
+@pytest.mark.timeout(30)
+def test_cover_jpg_linked_to_dev_zero_is_not_read(track, tmp_path: Path) -> None:
+    path = track("flac", "album/01.flac")
+    (tmp_path / "album" / "cover.jpg").symlink_to("/dev/zero")
+
+    with pytest.raises(StageError) as caught:
+        find_artwork(path)
+
+    assert str(caught.value) == (
+        "art: folder image cover.jpg is not a regular file (a character device)"
+    )
+
+
+def test_cover_over_the_size_cap_is_refused_unread(track, tmp_path: Path) -> None:
+    path = track("ogg", "album/01.ogg")
+    with open(tmp_path / "album" / "folder.jpg", "wb") as cover:
+        cover.truncate(MAX_COVER_BYTES + 1)  # sparse
+
+    with pytest.raises(StageError) as caught:
+        find_artwork(path)
+
+    assert str(caught.value) == (
+        f"art: folder image folder.jpg is too large ({MAX_COVER_BYTES + 1:,} bytes; "
+        f"the limit is {MAX_COVER_BYTES:,})"
+    )
+
+
+def test_cover_just_under_pillows_limit_is_refused_by_ours(track, tmp_path: Path) -> None:
+    """9400 x 9400 passes Pillow's bomb check, and as RGBA took 701 MB to thumbnail."""
+    path = track("mp3", "album/01.mp3")
+    (tmp_path / "album" / "cover.png").write_bytes(decompression_bomb_png(9400, 9400))
+
+    message = _art_error(find_artwork(path), tmp_path)
+
+    assert message == "art: folder image cover.png is too large (88360000 pixels)"
+    assert MAX_COVER_PIXELS < 9400 * 9400 < Image.MAX_IMAGE_PIXELS
+
+
+def test_large_transparent_cover_thumbnail_matches_pillows(tmp_path: Path) -> None:
+    """Reduced a strip at a time, it is the thumbnail Pillow makes of the whole."""
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 256, (1500, 2100, 4), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGBA")
+    png = tmp_path / "front.png"
+    image.save(png)
+    expected = image.copy()
+    expected.thumbnail((256, 256))
+    white = Image.new("RGB", expected.size, (255, 255, 255))
+    white.paste(expected, mask=expected.getchannel("A"))
+
+    key = make_thumbnail(ArtworkImage(png.read_bytes(), "folder", "front.png"), tmp_path)
+
+    with Image.open(tmp_path / f"{key}.jpg") as thumbnail:
+        assert thumbnail.size == white.size == (256, 183)
+        made = np.asarray(thumbnail.convert("RGB"), dtype=int)
+    reference = Image.open(_jpeg(white))  # the same JPEG loss on both sides
+    difference = np.abs(made - np.asarray(reference, dtype=int))
+    assert difference.mean() < 1
+
+
+def _jpeg(image: Image.Image) -> io.BytesIO:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    out.seek(0)
+    return out
+
+
+def test_folder_renamed_after_parsing_is_an_error_not_no_cover(track, tmp_path: Path) -> None:
+    """Its cover cannot be looked for: the track must not complete without one."""
+    path = track("mp3", "album/01.mp3")
+    (tmp_path / "album" / "cover.jpg").write_bytes(make_cover(seed=11))
+    audio = open_audio(path)
+    (tmp_path / "album").rename(tmp_path / "renamed")
+
+    with pytest.raises(StageError) as caught:
+        find_artwork(path, audio)
+
+    assert str(caught.value) == "art: folder not found"
+
+
+def test_unreadable_cover_jpg(track, public_dir: Path) -> None:
+    album = public_dir / "album"
+    album.mkdir()
+    path = Path(shutil.copyfile(track("mp3"), album / "01.mp3"))
+    cover = album / "cover.jpg"
+    cover.write_bytes(make_cover(seed=12))
+    cover.chmod(0)
+
+    message = as_nobody(lambda: find_artwork(path))
+
+    assert message == "art: permission denied reading folder image cover.jpg"
+
+
+def test_thumbnail_folder_that_is_not_a_folder(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("MUS_CACHE_DIR pointed at a file")
+    image = ArtworkImage(make_cover(seed=13), "folder", "cover.jpg")
+
+    with pytest.raises(StageError) as caught:
+        make_thumbnail(image, cache / "thumbnails")
+
+    assert str(caught.value) == (
+        "art: cannot write the thumbnail folder (Not a directory, ENOTDIR)"
+    )
+
+
+def test_thumbnail_folder_that_cannot_be_written(public_dir: Path) -> None:
+    thumbnails = public_dir / "thumbnails"
+    thumbnails.mkdir(mode=0o555)
+    image = ArtworkImage(make_cover(seed=14), "folder", "cover.jpg")
+
+    message = as_nobody(lambda: make_thumbnail(image, thumbnails))
+
+    assert message == "art: cannot write the thumbnail folder (Permission denied, EACCES)"

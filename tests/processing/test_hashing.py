@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import blake3
 import pytest
 
 from mus_desktop.processing.errors import StageError
-from mus_desktop.processing.hashing import content_hash
+from mus_desktop.processing.hashing import content_hash, hash_file
+from mus_desktop.processing.metadata import open_track_file
 
 
 def test_hash_is_blake3_of_the_bytes(track) -> None:
@@ -49,3 +51,37 @@ def test_missing_file(tmp_path: Path) -> None:
         content_hash(tmp_path / "gone.flac")
 
     assert str(caught.value) == "metadata: file not found"
+
+
+@pytest.mark.timeout(30)
+def test_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "pipe.flac"
+    os.mkfifo(path)
+
+    with pytest.raises(StageError) as caught:
+        content_hash(path)
+
+    assert str(caught.value) == "metadata: not a regular file (a FIFO)"
+
+
+@pytest.mark.timeout(30)
+def test_endless_device_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "zero.mp3"
+    path.symlink_to("/dev/zero")
+
+    with pytest.raises(StageError) as caught:
+        content_hash(path)
+
+    assert str(caught.value) == "metadata: not a regular file (a character device)"
+
+
+def test_hash_covers_the_size_the_file_had_when_opened(track) -> None:
+    """What is hashed is what was parsed: bytes appended later are not read."""
+    path = track("mp3")
+    data = path.read_bytes()
+    with open_track_file(path) as checked:
+        with open(path, "ab") as appender:
+            appender.write(b"appended while open")
+        digest = hash_file(checked)
+
+    assert digest == blake3.blake3(data).hexdigest()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from pathlib import Path
 
 import pytest
 
 from mus_desktop.processing.errors import StageError
+from mus_desktop.processing.files import MAX_AUDIO_BYTES
 from mus_desktop.processing.metadata import read_metadata
 
-from .conftest import Tags, write_track
+from .conftest import Tags, as_nobody, write_track
 
 FORMATS = ["mp3", "flac", "ogg", "opus", "m4a", "wav", "aiff"]
 RATES = {"opus": 48000}
@@ -127,14 +129,44 @@ def test_folder_named_like_a_track(tmp_path: Path) -> None:
     assert str(_error(path)) == "metadata: path is a folder, not a file"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_file(track) -> None:
-    path = track("flac")
+def test_unreadable_file(track, public_dir: Path) -> None:
+    path = Path(shutil.copyfile(track("flac"), public_dir / "locked.flac"))
     path.chmod(0)
-    try:
-        assert str(_error(path)) == "metadata: permission denied"
-    finally:
-        path.chmod(0o644)
+
+    assert as_nobody(lambda: read_metadata(path)) == "metadata: permission denied"
+
+
+def test_readable_file_as_nobody(track, public_dir: Path) -> None:
+    """The control for the test above: the same file, readable, reads as nobody."""
+    path = Path(shutil.copyfile(track("flac"), public_dir / "open.flac"))
+
+    assert as_nobody(lambda: read_metadata(path)) == "ok"
+
+
+@pytest.mark.timeout(30)  # a plain open() of a FIFO waits for a writer forever
+def test_fifo_named_like_a_track_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "pipe.mp3"
+    os.mkfifo(path)
+
+    assert str(_error(path)) == "metadata: not a regular file (a FIFO)"
+
+
+def test_device_named_like_a_track_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "zero.flac"
+    path.symlink_to("/dev/zero")
+
+    assert str(_error(path)) == "metadata: not a regular file (a character device)"
+
+
+def test_file_over_the_size_cap_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.wav"
+    with open(path, "wb") as file:
+        file.truncate(MAX_AUDIO_BYTES + 1)  # sparse: no disk space used
+
+    assert str(_error(path)) == (
+        f"metadata: file is too large ({MAX_AUDIO_BYTES + 1:,} bytes; "
+        f"the limit is {MAX_AUDIO_BYTES:,})"
+    )
 
 
 def test_every_broken_file_raises_only_stage_error(track, tmp_path: Path) -> None:
