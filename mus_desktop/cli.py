@@ -312,8 +312,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         if broker["answers"]:
             print(f"  workers:     {broker['live_workers']}")
             print(f"  queue depth: {broker['queue_depth']}")
-    # A private broker not started yet is fine: it starts when there is work.
-    return 0 if exists and (broker["answers"] or broker["private"]) else 1
+    # A library not made yet and a private broker not started yet are fine: both
+    # are made when there is work. A configured broker that does not answer is not.
+    return 0 if broker["answers"] or broker["private"] else 1
 
 
 def _run_gui(settings: Settings) -> int:
