@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis.exceptions import RedisError
@@ -17,6 +18,7 @@ from rq import Queue, Retry, Worker, get_current_job
 from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.utils import now
 from sqlalchemy import case, select, update
 
 from mus_desktop.config import Settings
@@ -137,26 +139,82 @@ def retry_tracks(
     return len(ids)
 
 
-def ids_in_flight(queue: Queue) -> set[int]:
-    """Track ids in queued jobs and in jobs that a live worker has taken.
+TAKING_GRACE_SECONDS = 5.0
+"""How long a job may sit in RQ's intermediate list, while some live worker is
+idle, before it is taken for abandoned. A worker moves a job there and makes
+it its current job within milliseconds; one killed in between leaves it there
+for good."""
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """The work the broker holds for this queue."""
+
+    track_ids: set[int]
+    """Tracks of queued jobs and of jobs a live worker holds."""
+    abandoned: list[str]
+    """Jobs left in RQ's intermediate list that no live worker holds."""
+
+
+def work_in_flight(queue: Queue) -> InFlight:
+    """Tracks in queued jobs and in jobs that a live worker holds.
 
     A job goes from the queue to RQ's intermediate list (the moment a worker
-    takes it) to that worker's current job (before the intermediate entry is
-    removed). Reading the three in that order sees every job at least once,
-    however it moves meanwhile; without the intermediate list, a job taken
-    in between looked lost and was queued twice.
+    takes it) to that worker's current job (before its work horse removes the
+    intermediate entry). Reading the three in that order sees every job at
+    least once, however it moves meanwhile.
+
+    An intermediate entry that no live worker has as its current job is
+    either one a worker is taking right now, or one whose worker was killed
+    right after taking it, which used to count as in flight forever. Only a
+    live worker without a current job can be taking it, and only for
+    moments: so with no such worker the entry is abandoned at once, and
+    otherwise once RQ's "first seen" marker for it (set here, and by RQ's own
+    cleanup) is TAKING_GRACE_SECONDS old.
     """
     job_ids = list(queue.get_job_ids())
-    job_ids += IntermediateQueue(queue.key, connection=queue.connection).get_job_ids()
-    for worker in Worker.all(queue=queue):
-        current = worker.get_current_job_id()
-        if current and worker_alive(worker):
-            job_ids.append(current)
+    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
+    taken = intermediate.get_job_ids()
+    current = [
+        worker.get_current_job_id() for worker in Worker.all(queue=queue) if worker_alive(worker)
+    ]
+    held = {job_id for job_id in current if job_id}
+    someone_taking = None in current
+    abandoned = [
+        job_id
+        for job_id in taken
+        if job_id not in held and not (someone_taking and _just_taken(intermediate, job_id))
+    ]
+    job_ids += [job_id for job_id in taken if job_id not in abandoned]
+    job_ids += held
     ids: set[int] = set()
     for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):
         if job is not None and job.args:
             ids.update(int(track_id) for track_id in job.args[0])
-    return ids
+    return InFlight(ids, abandoned)
+
+
+def _just_taken(intermediate: IntermediateQueue, job_id: str) -> bool:
+    """Whether `job_id` was first seen in the intermediate list moments ago (or now)."""
+    if intermediate.set_first_seen(job_id):
+        return True
+    first_seen = intermediate.get_first_seen(job_id)
+    return first_seen is None or (now() - first_seen).total_seconds() < TAKING_GRACE_SECONDS
+
+
+def _forget_abandoned(queue: Queue, job_ids: Sequence[str]) -> None:
+    """Take abandoned jobs out of the intermediate list once their tracks are queued
+    again, so they count no more. Their job hashes expire like failed jobs'
+    (a worker that does run one after all makes it persistent again)."""
+    if not job_ids:
+        return
+    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
+    with queue.connection.pipeline() as pipe:
+        for job_id in job_ids:
+            pipe.lrem(intermediate.key, 1, job_id)
+            pipe.delete(intermediate.get_first_seen_key(job_id))
+            pipe.expire(Job.key_for(job_id), FAILURE_TTL)
+        pipe.execute()
 
 
 def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
@@ -171,11 +229,15 @@ def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
     if queue is None:
         return 0
     try:
-        in_flight = ids_in_flight(queue)
-        lost = sorted(set(unfinished_ids(db)) - in_flight)
+        in_flight = work_in_flight(queue)
+        lost = sorted(set(unfinished_ids(db)) - in_flight.track_ids)
     except RedisError as exc:
         raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
     enqueue(queue, lost, settings)
+    try:
+        _forget_abandoned(queue, in_flight.abandoned)
+    except RedisError as exc:
+        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
     if lost:
         log.info("reconcile queued %d track(s) whose work was lost", len(lost))
     return len(lost)
