@@ -11,6 +11,10 @@ DESIGN.md "Identity" rules, in order, for every audio file found:
 5. known path under a scanned root that was not found: marked missing, never
    deleted; it comes back when its file does.
 
+A track found moved or back (3, 5) that ended in ERROR because its file could
+not be reached (renamed away while it was processed, say: "file not found") is
+queued again; one whose content was at fault ("not an audio file") is not.
+
 The walk happens outside any transaction. The plan is made under a read
 snapshot; only when it changes something is it made again and applied under
 `BEGIN IMMEDIATE`, so an unchanged rescan costs a walk, a stat per file and
@@ -31,6 +35,7 @@ from sqlalchemy.orm import Session
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
 from mus_desktop.library.paths import display_path
+from mus_desktop.processing.errors import NOT_A_REGULAR_FILE, file_type, is_access_error
 
 AUDIO_EXTENSIONS = frozenset(
     {
@@ -149,8 +154,15 @@ def _walk_folder(root: str, result: WalkResult, visited: set[tuple[int, int]]) -
             try:
                 if entry.is_dir():
                     stack.append(entry.path)
-                elif is_audio_name(entry.name) and entry.is_file():
-                    result.files[entry.path] = _found(entry.path, entry.stat())
+                elif is_audio_name(entry.name):
+                    st = entry.stat()
+                    if stat.S_ISREG(st.st_mode):
+                        result.files[entry.path] = _found(entry.path, st)
+                    else:  # a FIFO or a device would stall or flood a worker
+                        result.problems.append(
+                            f"{display_path(entry.path)}: {NOT_A_REGULAR_FILE} "
+                            f"({file_type(st.st_mode)}), skipped"
+                        )
             except FileNotFoundError:
                 continue  # vanished during the walk
             except OSError as exc:
@@ -295,10 +307,23 @@ def _apply(session: Session, plan: _Plan, report: ScanReport) -> None:
         report.to_process.extend(track.id for track, _ in plan.changed)
     relocated = plan.moved + plan.returned
     if relocated:
+        unreachable = _unreachable(session) if any(track.final for track, _ in relocated) else set()
+        retry = {
+            "processing_status": pending,
+            "failed_stage": None,
+            "last_error_message": None,
+            "attempts": 0,
+        }
         session.execute(
-            update(Track), [{"id": track.id, **file_fields(found)} for track, found in relocated]
+            update(Track),
+            [
+                {"id": track.id, **file_fields(found), **(retry if track.id in unreachable else {})}
+                for track, found in relocated
+            ],
         )
-        report.to_process.extend(track.id for track, _ in relocated if not track.final)
+        report.to_process.extend(
+            track.id for track, _ in relocated if not track.final or track.id in unreachable
+        )
     if plan.now_missing:
         session.execute(
             update(Track)
@@ -311,6 +336,16 @@ def _apply(session: Session, plan: _Plan, report: ScanReport) -> None:
     report.returned = len(plan.returned)
     report.missing = len(plan.now_missing)
     report.unchanged = plan.unchanged
+
+
+def _unreachable(session: Session) -> set[int]:
+    """Ids of the tracks in ERROR because their file could not be reached."""
+    rows = session.execute(
+        select(Track.id, Track.last_error_message).where(
+            Track.processing_status == ProcessingStatus.ERROR.value
+        )
+    )
+    return {track_id for track_id, message in rows if is_access_error(message)}
 
 
 def scan(db: Database, paths: Sequence[str | Path]) -> ScanReport:

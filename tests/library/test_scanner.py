@@ -224,3 +224,20 @@ def test_two_imports_of_the_same_folder_at_once_record_each_file_once(
         thread.join()
     assert sorted(r.new for r in reports) == [0, 15]
     assert len(ids_by_path(db)) == 15
+
+
+def test_audio_names_that_are_not_regular_files_are_reported(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    make_track(folder / "real.mp3", "mp3", tags("Real"))
+    os.mkfifo(folder / "x.mp3")
+    (folder / "null.flac").symlink_to("/dev/null")
+
+    report = scan(db, [folder])
+
+    assert report.new == 1
+    assert list(ids_by_path(db)) == [str(folder / "real.mp3")]
+    assert sorted(report.problems) == [
+        f"{folder}/null.flac: not a regular file (a character device), skipped",
+        f"{folder}/x.mp3: not a regular file (a FIFO), skipped",
+    ]
