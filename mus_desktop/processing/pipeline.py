@@ -34,7 +34,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, configure_mappers
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.library.engine import Database, open_database
+from mus_desktop.library.engine import (
+    Database,
+    DiskFullError,
+    disk_full_message,
+    is_disk_full,
+    open_database,
+)
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
@@ -46,7 +52,7 @@ from mus_desktop.processing.metadata import (
     parse_audio,
     read_metadata,
 )
-from mus_desktop.processing.service import enqueue_current
+from mus_desktop.processing.service import enqueue_current, without_retries
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -362,18 +368,28 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
 
     Returns counts for the job's result: complete, error, and skipped (final
     already, or split off into smaller jobs after an earlier batch died).
+    A full disk under the database fails the job at once, as a one-line
+    DiskFullError, and for good: RQ's retries could only fail again.
     """
     settings = load_settings()
-    db = _database(settings.db_path)
-    claimed = _claim(db, track_ids)
-    items = _isolate_suspects(db, claimed)
+    try:
+        db = _database(settings.db_path)
+        claimed = _claim(db, track_ids)
+        items = _isolate_suspects(db, claimed)
 
-    metadata_outcomes, art_outcomes = _run_stages(items, settings)
-    if metadata_outcomes:
-        _write_stage(db, metadata_outcomes, METADATA_DONE, _metadata_values)
-    if art_outcomes:
-        _write_stage(db, art_outcomes, ART_DONE, _art_values)
-    _finish(db, items)
+        metadata_outcomes, art_outcomes = _run_stages(items, settings)
+        if metadata_outcomes:
+            _write_stage(db, metadata_outcomes, METADATA_DONE, _metadata_values)
+        if art_outcomes:
+            _write_stage(db, art_outcomes, ART_DONE, _art_values)
+        _finish(db, items)
+    except (OSError, SQLAlchemyError) as exc:
+        if not is_disk_full(exc, settings.db_path):
+            raise
+        # Not worth RQ's retries; one line rather than SQLAlchemy's statement and
+        # its parameters (every track of the batch).
+        without_retries()
+        raise DiskFullError(disk_full_message(settings.db_path)) from None
     complete = sum(item.status == COMPLETE for item in items)
     error = sum(item.status == ERROR for item in claimed)  # a file given up on included
     return {"complete": complete, "error": error, "skipped": len(track_ids) - complete - error}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from redis.exceptions import RedisError
@@ -22,7 +23,7 @@ from rq.utils import now
 from sqlalchemy import case, select, update
 
 from mus_desktop.config import Settings
-from mus_desktop.library.engine import Database
+from mus_desktop.library.engine import Database, DiskFullError
 from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.queries import unfinished_ids
 from mus_desktop.library.scanner import ScanReport, scan
@@ -79,6 +80,42 @@ def enqueue_current(batches: Sequence[Sequence[int]]) -> None:
         raise RuntimeError("enqueue_current() is only for code running in a job")
     queue = Queue(job.origin, connection=job.connection, serializer=JSONSerializer)
     enqueue_batches(queue, batches, job.timeout or 600)
+
+
+def without_retries() -> None:
+    """From inside a job: if it fails now, RQ is not to run it again.
+
+    JOB_RETRY is for failures that may pass (the database busy beyond its
+    timeout); one that cannot, such as a full disk, would only fail again,
+    three times per job, each with its traceback in the workers' log.
+    """
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
+
+
+_DISK_FULL_FAILURE = f"{DiskFullError.__module__}.{DiskFullError.__qualname__}:"
+"""How the last line of a job's traceback starts when the job failed on a full disk."""
+
+
+def stopped_by_full_disk(queue: Queue, since: datetime) -> bool:
+    """Whether the queue's work has stopped on a full disk: no job is queued or
+    held by a live worker, and one failed because the library database's disk
+    is full, at `since` or later (by the clock of the workers, which share the
+    database's host)."""
+    if queue.count:
+        return False
+    if any(w.get_current_job_id() for w in Worker.all(queue=queue) if worker_alive(w)):
+        return False
+    failed = queue.failed_job_registry.get_job_ids()
+    for job in Job.fetch_many(failed, connection=queue.connection, serializer=JSONSerializer):
+        if job is None or job.ended_at is None or job.ended_at < since:
+            continue
+        result = job.latest_result()
+        last_line = (result.exc_string or "").rstrip().rpartition("\n")[2] if result else ""
+        if last_line.startswith(_DISK_FULL_FAILURE):
+            return True
+    return False
 
 
 def import_paths(
