@@ -15,8 +15,8 @@ tracks of an album that share a cover share one thumbnail, made once.
 Covers are read like any file a worker opens (see `files`) and capped twice:
 at MAX_COVER_BYTES of file, and at MAX_COVER_PIXELS, because a PNG must be
 decoded whole before it can be scaled (Pillow's `draft` only helps JPEG), and
-a 9400 x 9400 RGBA one, just under Pillow's own limit, peaked at 701 MB in one
-work horse.
+a 9400 x 9400 RGBA one, just under Pillow's own limit, took a process to 701 MB
+of RSS to thumbnail (refused now; 7000 x 7000 RGBA, under the cap: 246 MB).
 """
 
 from __future__ import annotations
@@ -162,9 +162,9 @@ def _shrink(image: Image.Image, size: int) -> Image.Image:
 
     `thumbnail` first reduces a large image by a whole factor, and Pillow
     reduces an image with alpha through a premultiplied copy of the whole of
-    it, which doubled the peak for a large RGBA PNG (7000 x 7000: 400 MB). Such
-    an image is reduced a strip at a time instead, then resized from the same
-    box `thumbnail` would use.
+    it, which doubled the peak RSS for a large RGBA PNG (7000 x 7000: 400 MB;
+    246 MB reduced in strips). Such an image is reduced a strip at a time
+    instead, then resized from the same box `thumbnail` would use.
     """
     factor = int(max(image.size) / size / _REDUCING_GAP)
     if image.mode not in ("LA", "RGBA") or factor < 2:

@@ -325,3 +325,12 @@ def test_thumbnail_folder_that_cannot_be_written(public_dir: Path) -> None:
     message = as_nobody(lambda: make_thumbnail(image, thumbnails))
 
     assert message == "art: cannot write the thumbnail folder (Permission denied, EACCES)"
+
+
+def test_embedded_image_over_the_size_cap(tmp_path: Path) -> None:
+    image = ArtworkImage(bytes(MAX_COVER_BYTES + 1), "embedded", "embedded APIC")
+
+    assert _art_error(image, tmp_path) == (
+        f"art: embedded image is too large ({MAX_COVER_BYTES + 1:,} bytes; "
+        f"the limit is {MAX_COVER_BYTES:,})"
+    )
