@@ -109,8 +109,12 @@ def test_import_wait_finishes_when_a_job_was_left_half_taken(
 
 
 def _waiting_for_a_job(queue: Queue) -> bool:
-    """Whether some client of the broker is blocked in the dequeue of an idle worker."""
-    return any(client.get("cmd") == "blmove" for client in queue.connection.client_list())
+    """Whether an idle worker has been blocked in its dequeue for under a second (the
+    broker ends the wait after a few seconds, and the worker starts another)."""
+    return any(
+        client.get("cmd") == "blmove" and int(client.get("idle", 1)) == 0
+        for client in queue.connection.client_list()
+    )
 
 
 def test_a_job_a_worker_is_taking_is_not_queued_twice(
@@ -122,9 +126,9 @@ def test_a_job_a_worker_is_taking_is_not_queued_twice(
 ) -> None:
     """The race: the broker has moved a job to the intermediate list for a worker's
     dequeue, and the worker has not made it its current job yet."""
+    library = make_library(tmp_path / "music", albums=2, tracks_per_album=3)
     wait_until(lambda: _waiting_for_a_job(queue), "the worker to wait for a job")
     os.kill(worker.pid, signal.SIGSTOP)  # caught between its dequeue and its current job
-    library = make_library(tmp_path / "music", albums=2, tracks_per_album=3)
     import_paths(db, queue, [library.root], broker_settings)
     wait_until(lambda: len(_intermediate(queue)) == 1, "the broker to hand over a job")
     jobs = queue.count + 1
@@ -134,9 +138,15 @@ def test_a_job_a_worker_is_taking_is_not_queued_twice(
     assert queue.count == jobs - 1
 
     os.kill(worker.pid, signal.SIGCONT)
-    wait_until(lambda: count_unfinished(db) == 0, "the worker to finish", timeout=120)
+    wait_until(lambda: _all_done(queue, db), "the worker to finish", timeout=120)
     assert queue.finished_job_registry.count == jobs  # each job ran once
     assert status_counts(db)["COMPLETE"] == len(library.entries)
+
+
+def _all_done(queue: Queue, db: Database) -> bool:
+    """Every track final, and no job left queued or running (RQ records a job's end
+    after the job has written its tracks)."""
+    return count_unfinished(db) == 0 and queue.count == 0 and _running_job(queue) is None
 
 
 def _running_job(queue: Queue) -> str | None:
@@ -163,7 +173,8 @@ def test_a_job_a_live_worker_is_running_is_not_queued_twice(
         wait_until(lambda: _running_job(queue) is not None, "the worker to start a job")
         running = _running_job(queue)
         assert running is not None
-        # Also still in the intermediate list, as between RQ making it the worker's
+        wait_until(lambda: _intermediate(queue) == [], "the work horse to start the job")
+        # Back in the intermediate list, as between RQ making it the worker's
         # current job and the work horse removing the entry.
         queue.connection.rpush(queue.intermediate_queue_key, running)
 
@@ -174,6 +185,6 @@ def test_a_job_a_live_worker_is_running_is_not_queued_twice(
         holder.rollback()
         holder.close()
 
-    wait_until(lambda: count_unfinished(db) == 0, "the worker to finish", timeout=120)
+    wait_until(lambda: _all_done(queue, db), "the worker to finish", timeout=120)
     assert queue.finished_job_registry.count == jobs  # each job ran once
     assert status_counts(db)["COMPLETE"] == len(library.entries)
