@@ -8,9 +8,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
-from mus_desktop.library.engine import open_database
+from mus_desktop.library.engine import disk_full_message, is_disk_full, open_database
 from mus_desktop.library.migrations import SCHEMA_VERSION
 from mus_desktop.library.models import Base, Track
 
@@ -172,3 +174,30 @@ def test_eight_processes_opening_a_new_library_at_once_all_succeed(tmp_path: Pat
     assert errors == []
     for folder in folders:
         _assert_new_library(folder / "library.db")
+
+
+def test_a_full_database_is_told_apart_from_a_busy_one(tmp_path: Path) -> None:
+    """SQLite's own SQLITE_FULL, reached here through a page limit rather than a disk."""
+    database = open_database(tmp_path / "library.db")
+    with pytest.raises(OperationalError) as full, database.write() as session:
+        pages = session.execute(text("PRAGMA page_count")).scalar()
+        session.execute(text(f"PRAGMA max_page_count = {pages}"))
+        session.add_all(Track(path=f"/music/{n}.mp3") for n in range(2000))
+    database.dispose()  # the limit stays with that connection
+    holder = sqlite3.connect(tmp_path / "library.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError) as busy:
+        sqlite3.connect(tmp_path / "library.db", timeout=0).execute("BEGIN IMMEDIATE")
+    holder.rollback()
+    with pytest.raises(OSError) as no_space, open("/dev/full", "wb") as device:
+        device.write(b"x")
+        device.flush()
+
+    assert is_disk_full(full.value)
+    assert "database or disk is full" in str(full.value)  # and its SQL, parameters, a link
+    assert not is_disk_full(busy.value)
+    assert is_disk_full(no_space.value)
+    assert disk_full_message(tmp_path / "library.db") == (
+        f"the library database's disk is full ({tmp_path}): "
+        "free some space, then run mus import again"
+    )
