@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from mus_desktop.config import Settings, load_settings
+from mus_desktop.library.engine import is_disk_full, open_database
 from tests.runtime.conftest import mus_env, run_mus
 from tools.audiogen import make_library
 
@@ -102,3 +104,20 @@ def test_import_wait_stops_in_one_line_when_the_database_disk_is_full(
     again = run_mus("import", str(library.root), "--wait", env=mus_env(), timeout=120)
     assert again.returncode == 0, again.stderr
     assert f"{len(library.entries)} complete, 0 error, 0 missing" in again.stdout
+
+
+def test_a_disk_too_full_to_open_the_database_is_recognised(small_disk: Path) -> None:
+    """With no byte left SQLite cannot make its shared-memory file, and says
+    "disk I/O error" rather than "database or disk is full"."""
+    db_path = small_disk / "library.db"
+    open_database(db_path).dispose()
+    filler = _fill(small_disk, leave=0)
+
+    with pytest.raises(OperationalError) as failed:
+        open_database(db_path)
+
+    assert "disk I/O error" in str(failed.value)
+    assert is_disk_full(failed.value, db_path)
+    assert not is_disk_full(failed.value)  # without the path, an I/O error is just that
+    filler.unlink()
+    open_database(db_path).dispose()
