@@ -174,9 +174,20 @@ def ping(url: str, timeout: float = 1.0) -> str | None:
         return f"{exc} ({where})"
     except redis_errors.ResponseError as exc:
         return str(exc)
+    except (redis_errors.InvalidResponse, redis_errors.DataError) as exc:
+        return f"not a Redis-protocol server at {where} ({_one_line(exc)})"
+    except redis_errors.RedisError as exc:
+        return f"{_one_line(exc)} ({where})"
     finally:
         client.close()
     return None
+
+
+def _one_line(exc: BaseException, limit: int = 120) -> str:
+    """An exception's message on one line, cut to `limit` characters: a server that
+    is not Redis gets its first bytes quoted in redis-py's message, whatever they are."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _serves(pid: int, socket_path: Path) -> bool:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from redis import Redis
 
 from mus_desktop.config import Settings
+from mus_desktop.library.engine import Database
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.broker import BrokerError, PrivateBroker, find_server_binary, ping
-from tests.runtime.conftest import mus_env, wait_until
+from tests.runtime.conftest import mus_env, run_mus, wait_until
 
 ENSURE_SCRIPT = """
 import sys
@@ -139,6 +144,77 @@ def test_ping_explains_why_a_broker_does_not_answer(short_dir: Path) -> None:
 
     assert ping(f"unix://{missing}") == f"no server socket at {missing}"
     assert ping("redis://127.0.0.1:1") == "connection refused at 127.0.0.1:1"
+
+
+@contextmanager
+def tcp_server(answer: bytes | None) -> Iterator[str]:
+    """A TCP server on localhost that is not Redis: it answers every connection
+    with `answer` and closes it, or (None) accepts and never says a word. Yields
+    its host:port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    done = threading.Event()
+    connections: list[socket.socket] = []
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if answer is None:
+                connections.append(connection)  # kept open, silent
+                continue
+            with connection:
+                connection.recv(1024)
+                connection.sendall(answer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join()
+        for connection in connections:
+            connection.close()
+        listener.close()
+
+
+HTTP_ANSWER = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+
+
+def test_a_server_that_is_not_redis_is_named_in_one_line() -> None:
+    with tcp_server(HTTP_ANSWER) as where:
+        reason = ping(f"redis://{where}")
+
+    assert reason is not None
+    assert reason.startswith(f"not a Redis-protocol server at {where} (")
+    assert "HTTP/1.1 400" in reason
+    assert "\n" not in reason
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with tcp_server(None) as where:
+        assert ping(f"redis://{where}", timeout=0.3) == f"timed out after 0.3 s at {where}"
+
+
+@pytest.mark.parametrize("command", ["doctor", "worker", "reconcile"])
+def test_commands_on_a_server_that_is_not_redis_say_so_in_one_line(
+    db: Database, command: str
+) -> None:
+    with tcp_server(HTTP_ANSWER) as where:
+        result = run_mus(command, env=mus_env(MUS_REDIS_URL=f"redis://{where}"))
+
+    reason = f"not a Redis-protocol server at {where} (Protocol Error: "
+    assert "Traceback" not in result.stderr
+    if command == "doctor":  # reports what it found, and fails
+        assert result.returncode == 1
+        assert f"answers:     no ({reason}" in result.stdout
+    else:
+        assert result.returncode == 2
+        assert len(result.stderr.splitlines()) == 1
+        assert reason in result.stderr
 
 
 def test_the_bundled_server_is_found_without_one_on_path(
