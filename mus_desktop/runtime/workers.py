@@ -65,11 +65,13 @@ class MusWorker(Worker):
     stop after the current job whatever happens to the exception.
 
     On the way out RQ unsubscribes from its command channel, then tells the
-    listener thread to stop and joins it for up to a second. The thread wakes
-    on the server's reply to the unsubscribe; if that comes before the stop
-    flag is set, it waits for the next message (60 s) and the join times out:
-    a 1 s stall in about one exit in five. Setting the flag first closes that
-    race.
+    listener thread to stop and joins it. The thread wakes on the server's
+    reply to the unsubscribe; if that comes before the stop flag is set, it
+    waits for the next message (60 s): with redis-py 5 to 7 a 1 s stall (RQ's
+    join timeout) in about one exit in five, with 8, whose
+    `PubSubWorkerThread.stop` joins without one, 60 s in every exit. Setting
+    the flag first, without that join (redis-py's `_running` event), closes
+    the race.
     """
 
     def _shutdown(self) -> None:
@@ -78,7 +80,7 @@ class MusWorker(Worker):
 
     def unsubscribe(self) -> None:
         if self.pubsub_thread:
-            self.pubsub_thread.stop()
+            self.pubsub_thread._running.clear()
         super().unsubscribe()
 
 
