@@ -1,9 +1,12 @@
 """Queue wiring: one RQ queue per library database, JSON-serialized jobs.
 
-Jobs carry track ids only and are serialized as JSON, so whoever can write to
-the broker cannot make a worker run arbitrary code (pickle could). The queue
-name includes a digest of the database path, so workers of two libraries that
-share a broker never write into each other's database.
+Jobs carry track ids only and are serialized as JSON, so a job's arguments
+cannot be code (pickle's can). JSON alone does not stop whoever can write to
+the broker, though: a job still names the function to call, and RQ imports and
+calls whatever it names. A mus worker runs JOB_FUNCTION and refuses any other
+(runtime.workers.MusJob). The queue name includes a digest of the database
+path, so workers of two libraries that share a broker never write into each
+other's database.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rq.serializers import JSONSerializer
 from mus_desktop.config import Settings
 
 JOB_FUNCTION = "mus_desktop.processing.pipeline.process_batch"
+"""The only function a mus worker runs (see runtime.workers.MusJob)."""
 
 
 def queue_name(db_path: Path) -> str:

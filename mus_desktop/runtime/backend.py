@@ -87,11 +87,12 @@ class Backend:
         return self._pool.alive() if self._pool else 0
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the workers and the private broker this backend started.
+        """Stop the workers this backend started, and the private broker if no one
+        else uses it now (another app instance, its workers, a `mus worker`),
+        whoever started it.
 
-        Workers get `timeout` seconds to finish their jobs. A broker still used
-        by someone else (another app instance and its workers) is left running,
-        and so is anything another instance started.
+        Workers get `timeout` seconds to finish their jobs. They are stopped
+        first: each uses the private broker until it exits.
         """
         if self._pool is not None:
             self._pool.stop(timeout)
@@ -99,13 +100,8 @@ class Backend:
         if self.redis is not None:
             self.redis.close()  # from_url: closing the client closes its pool
         broker, self._broker = self._broker, None
-        if broker is None or not broker.started_here:
-            return
-        others = broker.other_clients()
-        if others:
-            log.info("leaving the private broker running: %d other clients use it", others)
-            return
-        broker.stop()
+        if broker is not None and broker.release():
+            log.info("stopped the private broker: no one else uses it")
 
     def __enter__(self) -> Backend:
         return self
@@ -134,11 +130,12 @@ def start_backend(
         reason = ping(url, timeout=2.0)
         if reason is not None:
             return Backend(settings, url=url, private=False, error=reason)
-    else:  # ensure_running returns once the broker answers
+    else:  # ensure_running returns once the broker answers, used by us until stop()
         broker = PrivateBroker(settings.runtime_dir, settings.log_dir)
         try:
             url = broker.ensure_running()
         except BrokerError as exc:
+            broker.release()
             return Backend(settings, url=None, private=True, error=str(exc))
     redis = _client(url)
     backend = Backend(

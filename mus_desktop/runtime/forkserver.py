@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import os
 
 CONTEXT = multiprocessing.get_context("forkserver")
 
@@ -26,3 +27,23 @@ def warm_up() -> None:
     """
     CONTEXT.set_forkserver_preload(PRELOADED_MODULES)
     multiprocessing.forkserver.ensure_running()
+
+
+def leave_fork_server() -> None:
+    """In a pool worker: close its copy of the fork server's "alive" pipe, so that
+    the fork server ends when the window does.
+
+    The fork server exits once every copy of that pipe's write end is closed,
+    and multiprocessing hands one to each process it forks, so the workers kept
+    it running after the window was killed, and it them (they end with it, see
+    workers.end_with_parent). A worker starts no process through the fork
+    server, which is all the copy is for. Relies on CPython's
+    `multiprocessing.forkserver._forkserver._forkserver_alive_fd` (3.8 to
+    3.13); a no-op where it is missing, or unset (a worker forked by
+    `mus import --wait`, which starts no fork server).
+    """
+    server = multiprocessing.forkserver._forkserver
+    alive_fd = getattr(server, "_forkserver_alive_fd", None)
+    if alive_fd is not None:
+        os.close(alive_fd)
+        server._forkserver_alive_fd = None

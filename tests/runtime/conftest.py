@@ -1,4 +1,5 @@
-"""Fixtures for the runtime tests: short private folders, subprocess environments."""
+"""Fixtures for the runtime tests: short private folders, subprocess environments,
+the processes a test may leave behind, a broker restart."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import psutil
 import pytest
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.runtime.broker import PrivateBroker
+from mus_desktop.runtime.broker import PrivateBroker, find_server_binary, ping, server_command
+from tests.broker_fixture import RunningServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +37,45 @@ def process_gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def leftover_processes(runtime_dir: Path) -> list[str]:
+    """The command lines of running processes that name `runtime_dir`: a private
+    broker's server and its guardian (whose arguments are paths in it)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if str(runtime_dir) in cmdline and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(cmdline)
+    return found
+
+
+def nothing_left_running(runtime_dir: Path) -> None:
+    """Wait until no broker server or guardian runs in `runtime_dir` (a guardian exits
+    a moment after its server, whoever stopped it); fail after 10 s."""
+    wait_until(lambda: not leftover_processes(runtime_dir), "the broker's processes to end", 10)
+
+
+def restart_test_server(server: RunningServer) -> RunningServer:
+    """Stop `server` and start a new, empty one on the same socket, as an external
+    broker restarting without its data; the caller stops the one returned."""
+    server.process.terminate()
+    server.process.wait(timeout=10)
+    kind, binary = find_server_binary()
+    command = server_command(
+        kind,
+        binary,
+        socket_path=Path(server.url.removeprefix("unix://")),
+        data_dir=server.socket_dir,
+        persistent=False,
+    )
+    with open(server.log_path, "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        )
+    restarted = RunningServer(server.url, process, server.socket_dir, server.log_path)
+    wait_until(lambda: ping(restarted.url) is None, "the restarted server to answer")
+    return restarted
 
 
 def mus_env(**extra: str) -> dict[str, str]:

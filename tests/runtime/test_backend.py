@@ -17,11 +17,20 @@ import pytest
 from redis import Redis
 
 from mus_desktop.config import Settings, load_settings
+from mus_desktop.library.engine import Database
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.backend import start_backend
 from mus_desktop.runtime.broker import PrivateBroker, ping
-from mus_desktop.runtime.workers import LocalWorkerPool, worker_alive
-from tests.runtime.conftest import mus_env, process_gone, run_mus, wait_until
+from mus_desktop.runtime.workers import HEARTBEAT_SECONDS, LocalWorkerPool, worker_alive
+from tests.broker_fixture import RunningServer
+from tests.runtime.conftest import (
+    mus_env,
+    nothing_left_running,
+    process_gone,
+    run_mus,
+    wait_until,
+)
+from tests.runtime.jobs import enqueue_batch, recorded_tracks, statuses
 
 
 @pytest.fixture
@@ -98,13 +107,13 @@ def test_backend_on_the_private_broker_runs_jobs_and_cleans_up(
 ) -> None:
     monkeypatch.setenv("MUS_WORKERS", "1")
     one_worker = load_settings()
-    marker = tmp_path / "ran"
+    tracks = recorded_tracks(one_worker, tmp_path / "music")
 
     with start_backend(one_worker) as backend:
         assert backend.private
         assert backend.queue is not None
-        backend.queue.enqueue("tests.runtime.jobs.touch", str(marker))
-        wait_until(marker.exists, "the job to run")
+        enqueue_batch(backend.queue, tracks)
+        wait_until(lambda: statuses(one_worker, tracks) == ["COMPLETE"], "the job to run")
         wait_until(lambda: backend.live_workers() == 1, "the worker to register")
         assert backend.describe() == "1 worker on private broker"
         url = backend.url
@@ -113,6 +122,7 @@ def test_backend_on_the_private_broker_runs_jobs_and_cleans_up(
     assert url is not None
     assert ping(url) is not None  # the broker it started is stopped
     assert pool_pids and all(process_gone(pid) for pid in pool_pids)
+    nothing_left_running(one_worker.runtime_dir)
 
 
 def test_backend_leaves_a_broker_it_did_not_start(
@@ -126,7 +136,9 @@ def test_backend_leaves_a_broker_it_did_not_start(
     assert ping(url) is None
 
 
-def test_doctor_reports_the_broker_without_starting_it(private_settings: Settings) -> None:
+def test_doctor_reports_the_broker_without_starting_it(
+    private_settings: Settings, db: Database
+) -> None:
     result = run_mus("doctor", "--json", env=mus_env())
     assert result.returncode == 0, result.stderr
     broker = json.loads(result.stdout)["broker"]
@@ -138,11 +150,13 @@ def test_doctor_reports_the_broker_without_starting_it(private_settings: Setting
     assert ping(private.url) is not None
 
 
-def test_doctor_reports_workers_and_queue_depth(settings: Settings, redis_url: str) -> None:
+def test_doctor_reports_workers_and_queue_depth(
+    settings: Settings, db: Database, redis_url: str
+) -> None:
     with Redis.from_url(redis_url) as client:
         queue = make_queue(client, settings)
-        for _ in range(3):
-            queue.enqueue("tests.runtime.jobs.noop")
+        for track in range(1, 4):
+            enqueue_batch(queue, [track])
 
     result = run_mus("doctor", "--json", env=mus_env(MUS_REDIS_URL=redis_url))
 
@@ -158,35 +172,47 @@ def test_doctor_reports_workers_and_queue_depth(settings: Settings, redis_url: s
     }
 
 
-def test_backend_leaves_its_broker_running_while_others_use_it(
-    private_settings: Settings,
-) -> None:
-    backend = start_backend(private_settings, start_workers=False)
-    assert backend.url is not None
-    with Redis.from_url(backend.url) as other_instance:
-        other_instance.ping()
+def test_the_last_backend_to_stop_stops_the_private_broker(private_settings: Settings) -> None:
+    first = start_backend(private_settings, start_workers=False)
+    second = start_backend(private_settings, start_workers=False)  # another app instance
+    assert first.url is not None and first.url == second.url
 
-        backend.stop()
+    first.stop()  # it started the broker, but the other instance uses it
 
-        assert other_instance.ping()
+    assert ping(first.url) is None
+    second.stop()
+    assert ping(first.url) is not None
+    nothing_left_running(private_settings.runtime_dir)
 
 
-def test_pool_stops_its_workers_even_after_the_fork_server_died(
-    pool_of_two: LocalWorkerPool,
-) -> None:
+def test_workers_end_with_the_fork_server(pool_of_two: LocalWorkerPool) -> None:
     pids = pool_of_two.pids
     # A SIGTERM to the window's process group (a terminal, `timeout`) ends the fork
-    # server too; the workers, in their own sessions, run on.
+    # server too, and the fork server ends when the window dies, SIGKILL included
+    # (test_process_lifetime.py): the workers, in their own sessions, end with it.
     fork_server = psutil.Process(pids[0]).ppid()
     os.kill(fork_server, signal.SIGTERM)
     # Not reaped here: multiprocessing reaps it and starts a new one when next asked.
     wait_until(lambda: process_gone(fork_server), "the fork server to end")
-    assert pool_of_two.alive() == 2
 
-    pool_of_two.stop(timeout=30)
-
-    assert pool_of_two.alive() == 0
+    wait_until(lambda: pool_of_two.alive() == 0, "the workers to end with it")
     assert all(process_gone(pid) for pid in pids)
+    pool_of_two.stop(timeout=30)  # nothing left to stop, and no complaint
+
+
+def test_workers_register_again_after_the_broker_is_flushed(
+    pool_of_two: LocalWorkerPool, broker_settings: Settings, redis_server: RunningServer
+) -> None:
+    """A FLUSHALL took RQ's worker registrations with it: the app said 'no worker
+    is running' while two ran, and started more."""
+    with start_backend(broker_settings, start_workers=False) as backend:
+        redis_server.flush()
+
+        wait_until(
+            lambda: backend.live_workers() == 2,
+            "the workers to register again",
+            timeout=3 * HEARTBEAT_SECONDS,
+        )
 
 
 def test_a_killed_worker_not_yet_reaped_is_not_live() -> None:

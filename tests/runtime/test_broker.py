@@ -20,7 +20,8 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.runtime.broker import BrokerError, PrivateBroker, find_server_binary, ping
-from tests.runtime.conftest import mus_env, run_mus, wait_until
+from tests.runtime.conftest import mus_env, nothing_left_running, run_mus, wait_until
+from tests.runtime.jobs import enqueue_batch
 
 ENSURE_SCRIPT = """
 import sys
@@ -28,14 +29,18 @@ from pathlib import Path
 from mus_desktop.runtime.broker import PrivateBroker
 broker = PrivateBroker(Path(sys.argv[1]), Path(sys.argv[2]))
 broker.ensure_running()
-print(broker.pid(), broker.started_here)
+print(broker.pid(), broker.started_here, flush=True)
+sys.stdin.read()  # uses the broker until its stdin closes
 """
 
 
 def ensure_in_subprocess(settings: Settings) -> subprocess.Popen[str]:
+    """A process that starts or reuses the private broker, prints the server's pid and
+    whether it started it, and uses it until its stdin is closed."""
     return subprocess.Popen(
         [sys.executable, "-c", ENSURE_SCRIPT, str(settings.runtime_dir), str(settings.log_dir)],
         env=mus_env(),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -71,7 +76,7 @@ def test_another_process_reuses_the_running_broker(
     broker.ensure_running()
 
     child = ensure_in_subprocess(private_settings)
-    out, err = child.communicate(timeout=60)
+    out, err = child.communicate(timeout=60)  # uses it, then exits
 
     assert child.returncode == 0, err
     assert out.split() == [str(broker.pid()), "False"]
@@ -83,29 +88,46 @@ def test_another_process_reuses_the_running_broker(
 
 def test_two_processes_starting_at_once_get_one_server(private_settings: Settings) -> None:
     children = [ensure_in_subprocess(private_settings) for _ in range(2)]
-    outputs = [child.communicate(timeout=60) for child in children]
+    lines = [child.stdout.readline().split() for child in children if child.stdout]
 
-    assert [child.returncode for child in children] == [0, 0], outputs
-    answers = sorted(out.split()[1] for out, _ in outputs)
-    pids = {out.split()[0] for out, _ in outputs}
+    answers = sorted(line[1] for line in lines)
     assert answers == ["False", "True"]  # exactly one of them started it
-    assert len(pids) == 1
+    assert len({line[0] for line in lines}) == 1
+    starter = children[[line[1] for line in lines].index("True")]
     broker = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    starter.communicate(timeout=60)
     assert ping(broker.url) is None  # it outlives the process that started it
-    assert broker.stop(force=True) is True
-    assert ping(broker.url) is not None
+    other = children[1 - children.index(starter)]
+    other.communicate(timeout=60)
+    # The last user gone (here by exiting without a word), the guardian stops it.
+    wait_until(lambda: ping(broker.url) is not None, "the unused broker to stop", timeout=10)
+    nothing_left_running(private_settings.runtime_dir)
+
+
+def test_the_last_user_to_release_the_broker_stops_it(
+    broker: PrivateBroker, private_settings: Settings
+) -> None:
+    url = broker.ensure_running()
+    other = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
+    other.ensure_running()  # another user, here in the same process
+
+    assert broker.release() is False  # it started the server, but `other` uses it
+    assert ping(url) is None
+    assert other.release() is True
+    assert ping(url) is not None
+    nothing_left_running(private_settings.runtime_dir)
 
 
 def test_queued_job_survives_a_restart(broker: PrivateBroker, private_settings: Settings) -> None:
     with Redis.from_url(broker.ensure_running()) as client:
-        job = make_queue(client, private_settings).enqueue("tests.runtime.jobs.noop")
+        job = enqueue_batch(make_queue(client, private_settings), [1])
     broker.stop()
 
     restarted = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir)
     with Redis.from_url(restarted.ensure_running()) as client:
         queue = make_queue(client, private_settings)
         assert queue.job_ids == [job.id]
-        assert queue.fetch_job(job.id).func_name == "tests.runtime.jobs.noop"
+        assert queue.fetch_job(job.id).args == [[1]]
     assert restarted.stop() is True
 
 
