@@ -186,20 +186,19 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
     """A progress bar until no present track is left unfinished. When nothing
     is queued or running yet tracks remain (work lost), reconcile again; when
     the jobs failed because the database's disk is full, which no retry can
-    mend, say so in one line and exit with status 1."""
+    mend, raise DiskFullError."""
     from datetime import UTC, datetime
 
     import psutil
     from tqdm import tqdm
 
-    from mus_desktop.library.engine import disk_full_message
+    from mus_desktop.library.database_errors import DiskFullError, disk_full_message
     from mus_desktop.library.queries import count_unfinished
     from mus_desktop.processing.service import reconcile, stopped_by_full_disk
 
     started = datetime.fromtimestamp(psutil.Process().create_time(), UTC)
     remaining = count_unfinished(db)
     idle_polls = 0
-    disk_full = False
     with tqdm(total=remaining, unit="track", desc="processing", disable=None) as bar:
         while remaining:
             time.sleep(WAIT_POLL_SECONDS)
@@ -207,20 +206,17 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
             bar.update(max(0, remaining - now_remaining))
             if now_remaining == remaining and backend.queue_depth() == 0:
                 idle_polls += 1
-                if idle_polls % round(1 / WAIT_POLL_SECONDS) == 0:  # 1 s of nothing
-                    disk_full = backend.queue is not None and stopped_by_full_disk(
-                        backend.queue, since=started
-                    )
-                    if disk_full:
-                        break
+                if (
+                    idle_polls % round(1 / WAIT_POLL_SECONDS) == 0  # 1 s of nothing
+                    and backend.queue is not None
+                    and stopped_by_full_disk(backend.queue, since=started)
+                ):  # main reports it; the workers and broker started here stop on the way
+                    raise DiskFullError(disk_full_message(settings.db_path))
                 if idle_polls % round(10 / WAIT_POLL_SECONDS) == 0:  # 10 s of nothing
                     reconcile(db, backend.queue, settings)
             else:
                 idle_polls = 0
             remaining = now_remaining
-    if disk_full:
-        print(f"mus: {printable(disk_full_message(settings.db_path))}", file=sys.stderr)
-        raise SystemExit(1)  # the workers and broker it started stop on the way out
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -421,6 +417,9 @@ def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int]
     touched the broker does not import its client to find out.
     """
     database = settings.db_path if settings else "the library database"
+    database_errors = sys.modules.get("mus_desktop.library.database_errors")
+    if database_errors is not None and isinstance(exc, database_errors.DiskFullError):
+        return str(exc), 1
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.DBAPIError):
         from mus_desktop.library.database_errors import describe_database_error

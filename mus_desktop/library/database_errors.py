@@ -9,8 +9,19 @@ another program holds the lock, and what to do about it.
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sqlite3
 from pathlib import Path
+
+
+class DiskFullError(RuntimeError):
+    """The library database's disk is full: no write can succeed until space is freed."""
+
+
+NEARLY_FULL_BYTES = 1 << 20
+"""Free space under which SQLite's "disk I/O error" counts as the disk being full."""
+_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def sqlite_code(exc: BaseException) -> int | None:
@@ -20,30 +31,74 @@ def sqlite_code(exc: BaseException) -> int | None:
     return None if code is None else code & 0xFF
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    return sqlite_code(exc) == sqlite3.SQLITE_FULL
+def is_busy(exc: BaseException) -> bool:
+    """Whether SQLite refused because another connection holds a lock."""
+    return sqlite_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def describe_database_error(exc: BaseException, database: Path | str) -> tuple[str, int]:
-    """(one line, exit status) for a failure of the library database at `database`.
+def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
+    """Whether `exc`, or an exception that caused it, is a full disk.
+
+    That is SQLite's SQLITE_FULL ("database or disk is full", inside
+    SQLAlchemy's OperationalError), an OSError ENOSPC or EDQUOT, and, given
+    the database's path, SQLite's "disk I/O error" while that disk has less
+    than NEARLY_FULL_BYTES free: what SQLite says when a full disk leaves no
+    room for its shared-memory file (measured on a full tmpfs).
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
+            return True
+        if isinstance(error, sqlite3.Error):
+            code = sqlite_code(error)
+            if code == sqlite3.SQLITE_FULL:
+                return True
+            if code == sqlite3.SQLITE_IOERR and db_path is not None and _nearly_full(db_path):
+                return True
+        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return False
+
+
+def _nearly_full(db_path: Path | str) -> bool:
+    try:
+        return shutil.disk_usage(Path(db_path).parent).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def disk_full_message(db_path: Path | str) -> str:
+    """One line for a person whose library database's disk is full."""
+    folder = Path(db_path).absolute().parent
+    return (
+        f"the library database's disk is full ({folder}): "
+        "free some space, then run mus import again"
+    )
+
+
+def describe_database_error(exc: BaseException, db_path: Path | str) -> tuple[str, int]:
+    """(one line, exit status) for a failure of the library database at `db_path`.
 
     Status 2 when the file itself is unusable (damaged, not a database, not
     writable: the setting must change), 1 when trying again later can work.
     """
+    if is_disk_full(exc, db_path):
+        return disk_full_message(db_path), 1
     cause = getattr(exc, "orig", None) or exc
     words = " ".join(str(cause).split())
     code = sqlite_code(exc)
-    folder = Path(database).parent
-    if code == sqlite3.SQLITE_FULL:
-        return f"the disk of the library database is full ({folder}): free some space", 1
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return (
-            f"the library database {database} is damaged ({words}): restore a backup, "
+            f"the library database {db_path} is damaged ({words}): restore a backup, "
             "or move it away and import again to start a new library",
             2,
         )
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
-        return f"cannot write the library database {database} ({words})", 2
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return f"the library database {database} is busy ({words}): try again", 1
-    return f"the library database {database} failed: {words}", 1
+        return f"cannot write the library database {db_path} ({words})", 2
+    if is_busy(exc):
+        return f"the library database {db_path} is busy ({words}): try again", 1
+    return f"the library database {db_path} failed: {words}", 1

@@ -17,8 +17,6 @@ timeout.
 
 from __future__ import annotations
 
-import errno
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -29,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from mus_desktop.library.database_errors import is_busy
 
 BUSY_TIMEOUT_MS = 5000
 PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}")
@@ -49,69 +49,10 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
                 dbapi_connection.execute(f"PRAGMA {pragma}").close()
             return
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc) or time.monotonic() + sleep > deadline:
+            if not is_busy(exc) or time.monotonic() + sleep > deadline:
                 raise
         time.sleep(sleep)
         sleep = min(2 * sleep, longest)
-
-
-def _is_busy(exc: sqlite3.Error) -> bool:
-    """Whether SQLite refused because another connection holds a lock."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary result code
-    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-class DiskFullError(RuntimeError):
-    """The library database's disk is full: no write can succeed until space is freed."""
-
-
-NEARLY_FULL_BYTES = 1 << 20
-"""Free space under which SQLite's "disk I/O error" counts as the disk being full."""
-_DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
-
-
-def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
-    """Whether `exc`, or an exception that caused it, is a full disk.
-
-    That is SQLite's SQLITE_FULL ("database or disk is full", inside
-    SQLAlchemy's OperationalError), an OSError ENOSPC or EDQUOT, and, given
-    the database's path, SQLite's "disk I/O error" while that disk has less
-    than NEARLY_FULL_BYTES free: what SQLite says when a full disk leaves no
-    room for its shared-memory file (measured on a full tmpfs).
-    """
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        error = pending.pop()
-        if error is None or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
-            return True
-        if isinstance(error, sqlite3.Error):
-            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
-            if code == sqlite3.SQLITE_FULL:
-                return True
-            if code == sqlite3.SQLITE_IOERR and db_path is not None and _nearly_full(db_path):
-                return True
-        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
-    return False
-
-
-def _nearly_full(db_path: Path | str) -> bool:
-    try:
-        return shutil.disk_usage(Path(db_path).parent).free < NEARLY_FULL_BYTES
-    except OSError:
-        return False
-
-
-def disk_full_message(db_path: Path | str) -> str:
-    """One line for a person whose library database's disk is full."""
-    folder = Path(db_path).absolute().parent
-    return (
-        f"the library database's disk is full ({folder}): "
-        "free some space, then run mus import again"
-    )
 
 
 def _on_begin(connection: Any) -> None:

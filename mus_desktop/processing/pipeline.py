@@ -34,13 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, configure_mappers
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.library.engine import (
-    Database,
-    DiskFullError,
-    disk_full_message,
-    is_disk_full,
-    open_database,
-)
+from mus_desktop.library.database_errors import DiskFullError, disk_full_message, is_disk_full
+from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os

@@ -23,7 +23,8 @@ from rq.utils import now
 from sqlalchemy import case, select, update
 
 from mus_desktop.config import Settings
-from mus_desktop.library.engine import Database, DiskFullError
+from mus_desktop.library.database_errors import DiskFullError
+from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.queries import unfinished_ids
 from mus_desktop.library.scanner import ScanReport, scan

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from mus_desktop.library.engine import disk_full_message, is_disk_full, open_database
+from mus_desktop.library.database_errors import disk_full_message, is_disk_full
+from mus_desktop.library.engine import open_database
 from mus_desktop.library.migrations import SCHEMA_VERSION
 from mus_desktop.library.models import Base, Track
 

@@ -170,17 +170,6 @@ def test_reconcile_leaves_queued_work_alone(
     assert queue.count == jobs  # importing again while work is in flight queues nothing twice
 
 
-def test_reconcile_counts_a_job_a_worker_is_just_taking(
-    db: Database, queue: Queue, broker_settings: Settings, queued_library: Path
-) -> None:
-    jobs = queue.count
-    # What a worker's dequeue does first: move the job to RQ's intermediate list.
-    queue.connection.lmove(queue.key, queue.intermediate_queue_key)
-
-    assert reconcile(db, queue, broker_settings) == 0
-    assert queue.count == jobs - 1
-
-
 READER = """
 import sys, time
 from sqlalchemy import func, select

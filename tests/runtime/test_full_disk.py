@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.library.engine import is_disk_full, open_database
+from mus_desktop.library.database_errors import is_disk_full
+from mus_desktop.library.engine import open_database
 from tests.runtime.conftest import mus_env, run_mus
 from tools.audiogen import make_library
 
