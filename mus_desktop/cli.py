@@ -427,7 +427,8 @@ def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int]
         return describe_database_error(exc, database)
     redis_errors = sys.modules.get("redis.exceptions")
     if redis_errors is not None and isinstance(exc, redis_errors.RedisError):
-        return f"the broker failed: {' '.join(str(exc).split())}", 1
+        words = " ".join(str(exc).split())
+        return f"the broker failed ({words}); nothing recorded is lost: run this again later", 1
     service = sys.modules.get("mus_desktop.processing.service")
     if service is not None and isinstance(exc, service.BrokerUnavailable):
         return f"{exc}; the tracks stay recorded and are processed once it is back", 1

@@ -20,6 +20,7 @@ import pytest
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track
+from mus_desktop.runtime.broker import PrivateBroker
 from tests.runtime.conftest import mus_env, run_mus
 
 
@@ -202,3 +203,34 @@ def test_import_wait_without_workers_says_what_it_waits_for(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_the_private_broker_killed_during_import_wait_is_one_line(
+    private_settings: Settings, tmp_path: Path
+) -> None:
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "a.mp3").write_bytes(b"recorded, never processed: no worker runs")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mus_desktop", "import", str(music), "--wait"],
+        env=mus_env(MUS_WORKERS="0"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        assert "MUS_WORKERS=0" in process.stderr.readline()  # waiting, broker started
+        pid = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir).pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+
+        status = process.wait(timeout=60)
+        stderr = process.stderr.read()
+    finally:
+        process.kill()
+        process.wait()
+
+    assert status == 1
+    assert "the broker failed" in _one_line(stderr)
+    assert "nothing recorded is lost" in stderr
