@@ -29,7 +29,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-STATUSES = ("PENDING", "METADATA_DONE", "ART_DONE", "COMPLETE", "ERROR")
 BATCH = 50
 
 
@@ -37,7 +36,7 @@ def build(db_path: Path, tracks: int) -> float:
     from sqlalchemy import insert
 
     from mus_desktop.library.engine import open_database
-    from mus_desktop.library.models import Track
+    from mus_desktop.library.models import ProcessingStatus, Track
 
     rng = random.Random(7)
     db = open_database(db_path)
@@ -51,7 +50,11 @@ def build(db_path: Path, tracks: int) -> float:
                 {
                     "path": f"/srv/music/Artist {album % 997}/Album {album}/{n % 12 + 1:02d} "
                     f"Track {n}.flac",
-                    "processing_status": "COMPLETE" if rng.random() < 0.9 else "PENDING",
+                    "processing_status": (
+                        ProcessingStatus.COMPLETE
+                        if rng.random() < 0.9
+                        else ProcessingStatus.PENDING
+                    ),
                     "title": f"Song {rng.randrange(10**9):09d}",
                     "artist": f"Artist {album % 997}",
                     "album": f"Album {album}",
@@ -72,8 +75,9 @@ def writer(db_path: str, seconds: float, seed: int) -> int:
     from sqlalchemy import func, select, update
 
     from mus_desktop.library.engine import open_database
-    from mus_desktop.library.models import Track
+    from mus_desktop.library.models import ProcessingStatus, Track
 
+    statuses = tuple(ProcessingStatus)
     rng = random.Random(seed)
     db = open_database(db_path)
     with db.read() as session:
@@ -86,7 +90,7 @@ def writer(db_path: str, seconds: float, seed: int) -> int:
             session.execute(
                 update(Track)
                 .where(Track.id.in_(ids))
-                .values(processing_status=rng.choice(STATUSES))
+                .values(processing_status=rng.choice(statuses))
             )
         changed += len(ids)
         time.sleep(0.02)

@@ -45,7 +45,7 @@ def build_library(root: Path) -> int:
     """Fill a library under `root`; returns the id of the track to select."""
     from mus_desktop.config import load_settings
     from mus_desktop.library.engine import open_database
-    from mus_desktop.library.models import Track
+    from mus_desktop.library.models import ProcessingStatus, Track
     from mus_desktop.processing.artwork import EMBEDDED, ArtworkImage, make_thumbnail
 
     settings = load_settings()
@@ -57,13 +57,15 @@ def build_library(root: Path) -> int:
             cover = make_thumbnail(image, settings.thumbnail_dir)
             fmt = ("FLAC", "MP3", "OGG", "FLAC")[a]
             for t, title in enumerate(TITLES, start=1):
-                status = "COMPLETE"
+                status = ProcessingStatus.COMPLETE
                 if a == 3 and t >= 4:
-                    status = "PENDING" if t >= 6 else "METADATA_DONE"
+                    status = ProcessingStatus.PENDING if t >= 6 else ProcessingStatus.METADATA_DONE
                 error = ERRORS.get((a, t))
                 path = f"{root}/Music/{artist}/{album}/{t:02d} {title}.{fmt.lower()}"
-                if error or status == "PENDING":
-                    track = Track(path=path, processing_status="ERROR" if error else status)
+                if error or status == ProcessingStatus.PENDING:
+                    track = Track(
+                        path=path, processing_status=ProcessingStatus.ERROR if error else status
+                    )
                     track.last_error_message = error
                     track.failed_stage = error.split(":")[0] if error else None
                 else:
@@ -87,7 +89,7 @@ def build_library(root: Path) -> int:
                         device=2049,
                         inode=131072 + a * 100 + t,
                         content_hash=f"{a:02x}{t:02x}" + "9f3c1a7be04d" * 5,
-                        artwork_hash=cover if status == "COMPLETE" else None,
+                        artwork_hash=cover if status == ProcessingStatus.COMPLETE else None,
                         artwork_source="embedded",
                     )
                 session.add(track)
@@ -101,7 +103,7 @@ def build_library(root: Path) -> int:
         session.add(
             Track(
                 path=f"{root}/Downloads/{original.title}.flac",
-                processing_status="COMPLETE",
+                processing_status=ProcessingStatus.COMPLETE,
                 title=original.title,
                 artist=original.artist,
                 album=original.album,

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from mus_desktop.gui.model import format_duration
 from mus_desktop.gui.status import Kind, action_icon, kind_for, stage_word, status_icon
 from mus_desktop.library.engine import Database
+from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackDetail, track_detail
 
 COVER_SIZE = 200
@@ -116,7 +117,7 @@ def status_text(detail: TrackDetail) -> str:
     stage = stage_word(track.processing_status)
     if track.missing_since is not None:
         return f"Missing (was {stage.lower()})"
-    if track.processing_status == "ERROR" and track.failed_stage:
+    if track.processing_status == ProcessingStatus.ERROR and track.failed_stage:
         return f"Error in the {track.failed_stage} stage"
     return stage
 
@@ -289,7 +290,7 @@ class DetailPane(QScrollArea):
         error = track.last_error_message or ""
         self.error.setText(error)
         self.error_box.setVisible(bool(error))
-        self.retry_button.setEnabled(track.processing_status == "ERROR")
+        self.retry_button.setEnabled(track.processing_status == ProcessingStatus.ERROR)
         for name, value in field_values(detail).items():
             self.fields[name].setText(value)
             self._form.setRowVisible(self.fields[name], bool(value))

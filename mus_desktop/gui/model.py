@@ -37,6 +37,7 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
+from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackRow
 
 # Beyond this many rows entering or leaving the filter at once, one reset is
@@ -218,13 +219,11 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- what the window asks ------------------------------------------------
 
-    def row_by_id(self, track_id: int) -> TrackRow | None:
-        return self._rows.get(track_id)
-
     def errored_ids(self, first: int, last: int) -> Iterator[int]:
         """Ids of the errored rows shown at positions `first` to `last` (inclusive)."""
         rows = self._rows
-        return (i for i in self._visible[first : last + 1] if rows[i].status == "ERROR")
+        error = ProcessingStatus.ERROR
+        return (i for i in self._visible[first : last + 1] if rows[i].status == error)
 
     def position_of(self, track_id: int) -> int | None:
         self._ensure_positions()
@@ -272,7 +271,7 @@ class TrackTableModel(QAbstractTableModel):
         self._refilter()
         self.endResetModel()
 
-    def apply_changes(self, rows: Sequence[TrackRow], removed: Sequence[int] = ()) -> None:
+    def apply_changes(self, rows: Sequence[TrackRow], removed: Sequence[int]) -> None:
         """Take rows inserted or updated, and ids deleted, in the database since the last call."""
         if not rows and not removed:
             return

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPalette
 
+from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackRow
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -44,12 +45,22 @@ HUES = {
     Kind.MISSING: QColor("#9a6fd6"),
 }
 
+# Keyed by the enum's members: a str Enum member hashes and compares like its
+# value, so the plain strings rows carry from SQLite find them.
 _KIND_OF_STATUS = {
-    "PENDING": Kind.PENDING,
-    "METADATA_DONE": Kind.IN_PROGRESS,
-    "ART_DONE": Kind.IN_PROGRESS,
-    "COMPLETE": Kind.COMPLETE,
-    "ERROR": Kind.ERROR,
+    ProcessingStatus.PENDING: Kind.PENDING,
+    ProcessingStatus.METADATA_DONE: Kind.IN_PROGRESS,
+    ProcessingStatus.ART_DONE: Kind.IN_PROGRESS,
+    ProcessingStatus.COMPLETE: Kind.COMPLETE,
+    ProcessingStatus.ERROR: Kind.ERROR,
+}
+
+_STAGE_WORDS = {
+    ProcessingStatus.PENDING: "Pending: waiting to be read",
+    ProcessingStatus.METADATA_DONE: "In progress: tags read, cover next",
+    ProcessingStatus.ART_DONE: "In progress: cover found, finishing",
+    ProcessingStatus.COMPLETE: "Complete",
+    ProcessingStatus.ERROR: "Error",
 }
 
 # Sorting the status column groups rows in the order work flows.
@@ -68,13 +79,7 @@ def kind_of(row: TrackRow) -> Kind:
 
 def stage_word(status: str) -> str:
     """The processing status in words, for the detail pane."""
-    return {
-        "PENDING": "Pending: waiting to be read",
-        "METADATA_DONE": "In progress: tags read, cover next",
-        "ART_DONE": "In progress: cover found, finishing",
-        "COMPLETE": "Complete",
-        "ERROR": "Error",
-    }.get(status, status)
+    return _STAGE_WORDS.get(status, status)
 
 
 def blend(base: QColor, hue: QColor, amount: float) -> QColor:

@@ -21,10 +21,9 @@ class LibraryWatcher(QObject):
     """rows.Changes: rows inserted or updated, and ids deleted, since the last signal."""
     failed = Signal(str)
 
-    def __init__(self, db: Database, interval_ms: int = POLL_INTERVAL_MS) -> None:
+    def __init__(self, db: Database) -> None:
         super().__init__()
         self._db = db
-        self._interval_ms = interval_ms
         self._follower: ChangeFollower | None = None
         self._timer: QTimer | None = None
 
@@ -39,7 +38,7 @@ class LibraryWatcher(QObject):
             return
         self.loaded.emit(rows)
         self._timer = QTimer(self)
-        self._timer.setInterval(self._interval_ms)
+        self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self._poll)
         self._timer.start()
 
@@ -67,10 +66,10 @@ class LibraryWatcher(QObject):
 class WatcherThread:
     """Owns the thread and the watcher in it; `start()` then `stop()`."""
 
-    def __init__(self, db: Database, interval_ms: int = POLL_INTERVAL_MS) -> None:
+    def __init__(self, db: Database) -> None:
         self.thread = QThread()
         self.thread.setObjectName("mus-library-watcher")
-        self.watcher = LibraryWatcher(db, interval_ms)
+        self.watcher = LibraryWatcher(db)
         self.watcher.moveToThread(self.thread)
         self.thread.started.connect(self.watcher.start)
         self.thread.finished.connect(self.watcher.stop)

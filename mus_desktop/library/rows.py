@@ -1,5 +1,5 @@
 """The small reads the window makes: plain row tuples, changes since a sequence
-number, and one track's details.
+number (both through `ChangeFollower`), and one track's details.
 
 No Qt here. The window's table holds `TrackRow` tuples (cheap to sort and
 filter in Python); `ChangeFollower` keeps one connection open so that
@@ -10,7 +10,7 @@ is compared on the same connection every time.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -99,18 +99,6 @@ def _read_rows(conn: Connection, since: int | None) -> tuple[list[TrackRow], int
     return rows, max_seq
 
 
-def load_rows(db: Database) -> tuple[list[TrackRow], int]:
-    """Every track as a row, and the highest change_seq among them."""
-    with db.engine.connect() as conn:
-        return _read_rows(conn, None)
-
-
-def rows_changed_since(db: Database, seq: int) -> tuple[list[TrackRow], int]:
-    """Tracks inserted or updated after change `seq`, and the new highest seq."""
-    with db.engine.connect() as conn:
-        return _read_rows(conn, seq)
-
-
 class Changes(NamedTuple):
     """What one poll found."""
 
@@ -144,7 +132,7 @@ class ChangeFollower:
     def __init__(self, db: Database) -> None:
         self._conn = db.engine.connect()
         self._version: int | None = None
-        self.last_seq = 0
+        self._last_seq = 0
 
     def _data_version(self) -> int:
         version = int(self._conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
@@ -157,7 +145,7 @@ class ChangeFollower:
         self._version = self._data_version()
         rows, rows_seq = _read_rows(self._conn, None)
         deleted_seq = self._conn.scalar(select(func.max(DeletedTrack.change_seq))) or 0
-        self.last_seq = max(rows_seq, deleted_seq)
+        self._last_seq = max(rows_seq, deleted_seq)
         self._conn.rollback()
         return rows
 
@@ -167,10 +155,10 @@ class ChangeFollower:
         if version == self._version:
             return Changes([], [])
         self._version = version
-        rows, rows_seq = _read_rows(self._conn, self.last_seq)
-        removed, removed_seq = _removed_since(self._conn, self.last_seq)
+        rows, rows_seq = _read_rows(self._conn, self._last_seq)
+        removed, removed_seq = _removed_since(self._conn, self._last_seq)
         self._conn.rollback()
-        self.last_seq = max(rows_seq, removed_seq)
+        self._last_seq = max(rows_seq, removed_seq)
         return Changes(rows, removed)
 
     def close(self) -> None:
@@ -185,7 +173,7 @@ class TrackDetail:
     """Read whole and detached from its session: every column is loaded."""
     path: str
     """`display_path` of the file."""
-    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[tuple[int, str]]
     """(id, display path) of the other present tracks with the same content hash."""
 
 

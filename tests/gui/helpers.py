@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from PySide6.QtCore import Qt
+
+from mus_desktop.gui.model import Column, TrackTableModel
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 
@@ -17,6 +21,18 @@ INTRO_FIELDS: dict[str, object] = {
     "content_hash": "h1",
 }
 """The tags and content of the track that mixed_library stores twice (a duplicate pair)."""
+
+
+def shown(
+    model: TrackTableModel,
+    track_id: int,
+    column: Column,
+    role: Qt.ItemDataRole = Qt.ItemDataRole.DisplayRole,
+) -> Any:
+    """What the table shows for `track_id` in `column` (a role's data), or None when
+    the current filter does not show the track or it is not in the table at all."""
+    position = model.position_of(track_id)
+    return None if position is None else model.index(position, column).data(role)
 
 
 def add_track(db: Database, path: str, status: str = "COMPLETE", **fields: object) -> int:

@@ -15,6 +15,7 @@ from mus_desktop.gui.window import MainWindow
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.paths import display_path
+from tests.gui.helpers import shown
 from tools.audiogen import Tags, make_library, make_track
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,11 @@ def _row_of(window: MainWindow, path: str) -> int:
         if window.model.index(row, Column.PATH).data() == shown:
             return row
     raise AssertionError(f"{path} is not shown")
+
+
+def _error_of(window: MainWindow, track_id: int) -> str | None:
+    """A row's error message, as its tooltip shows it whole."""
+    return shown(window.model, track_id, Column.TITLE, Qt.ItemDataRole.ToolTipRole)
 
 
 def _all_final(window: MainWindow, expected: int) -> bool:
@@ -70,11 +76,13 @@ def test_import_retry_and_errors_through_the_window(
         track_id = session.query(Track.id).filter(Track.path == fixed.path).scalar()
     window.select_track(track_id)
     qtbot.waitUntil(lambda: window.detail.error.text().startswith("metadata: "))
-    assert window.detail.error.text() == window.model.row_by_id(track_id).error
+    assert window.detail.error.text() == _error_of(window, track_id)
     mended = Tags("Mended", "Fixer", "Repairs", "Fixer", 1, 1, 1, 2024, "Rock")
     make_track(Path(fixed.path), "flac", mended)
     qtbot.mouseClick(window.detail.retry_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.model.row_by_id(track_id).status == "COMPLETE", timeout=60000)
+    qtbot.waitUntil(
+        lambda: shown(window.model, track_id, Column.STATUS) == "Complete", timeout=60000
+    )
     qtbot.waitUntil(lambda: window.detail.title.text() == "Mended")
     assert not window.detail.error_box.isVisible()
 
@@ -87,8 +95,8 @@ def test_import_retry_and_errors_through_the_window(
     assert window.retry_action.isEnabled()
     window.retry_action.trigger()
     # Pending and back to error may pass between two polls: wait for the new message.
-    qtbot.waitUntil(lambda: "not found" in window.model.row_by_id(gone_id).error, timeout=60000)
-    assert window.model.row_by_id(gone_id).status == "ERROR"
+    qtbot.waitUntil(lambda: "not found" in (_error_of(window, gone_id) or ""), timeout=60000)
+    assert shown(window.model, gone_id, Column.STATUS) == "Error"
     qtbot.waitUntil(lambda: "not found" in window.detail.error.text())
 
 

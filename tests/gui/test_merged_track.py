@@ -30,10 +30,10 @@ def test_window_drops_the_row_a_merge_deletes(
     report = scan(db, [library.root])
     assert (report.new, report.missing) == (1, 1)
     [new_id] = report.to_process
-    qtbot.waitUntil(lambda: window.model.row_by_id(new_id) is not None)
+    qtbot.waitUntil(lambda: window.model.position_of(new_id) is not None)
     process_batch([new_id])
 
-    qtbot.waitUntil(lambda: window.model.row_by_id(new_id) is None)
+    qtbot.waitUntil(lambda: window.model.position_of(new_id) is None)
     assert window.model.rowCount() == 2
     counts = window.model.counts()
     assert counts.total == 2

@@ -1,9 +1,12 @@
-"""The track table model over rows read from a real library database."""
+"""The track table model over rows read from a real library database, loaded and
+followed through `ChangeFollower` as the window's watcher does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 
+import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -12,24 +15,41 @@ from mus_desktop.gui.model import Column, TrackTableModel, format_duration
 from mus_desktop.gui.status import Kind, StatusFilter
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
-from mus_desktop.library.rows import load_rows, rows_changed_since
+from mus_desktop.library.rows import ChangeFollower
 from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
 
 
-def _model(db: Database) -> tuple[TrackTableModel, int]:
-    rows, seq = load_rows(db)
+@pytest.fixture
+def follower(db: Database) -> Iterator[ChangeFollower]:
+    """The watcher's reader: its own long-lived connection to the library."""
+    follower = ChangeFollower(db)
+    yield follower
+    follower.close()
+
+
+def _model(follower: ChangeFollower) -> TrackTableModel:
+    """A model filled by the first load, as the window's is."""
     model = TrackTableModel(QApplication.palette())
-    model.set_rows(rows)
-    return model, seq
+    model.set_rows(follower.load())
+    return model
+
+
+def _follow(model: TrackTableModel, follower: ChangeFollower) -> None:
+    """One poll of the follower, handed to the model as the window hands it."""
+    changes = follower.poll()
+    assert changes.rows or changes.removed, "the poll saw no commit"
+    model.apply_changes(changes.rows, changes.removed)
 
 
 def _column(model: TrackTableModel, column: Column) -> list[str]:
     return [model.index(r, column).data() for r in range(model.rowCount())]
 
 
-def test_model_passes_qt_model_tester(qapp, qtmodeltester, db: Database) -> None:
+def test_model_passes_qt_model_tester(
+    qapp, qtmodeltester, db: Database, follower: ChangeFollower
+) -> None:
     ids = mixed_library(db)
-    model, seq = _model(db)
+    model = _model(follower)
     qtmodeltester.check(model)
 
     model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
@@ -37,15 +57,14 @@ def test_model_passes_qt_model_tester(qapp, qtmodeltester, db: Database) -> None
 
     set_status(db, ids["pending"], "COMPLETE")
     add_track(db, "/music/D/new.wav", "PENDING", title="Newcomer")
-    changed, seq = rows_changed_since(db, seq)
-    model.apply_changes(changed)
+    _follow(model, follower)
     qtmodeltester.check(model)
     assert model.rowCount() == 6
 
 
-def test_cells_show_what_a_user_reads(qapp, db: Database) -> None:
+def test_cells_show_what_a_user_reads(qapp, db: Database, follower: ChangeFollower) -> None:
     ids = mixed_library(db)
-    model, _ = _model(db)
+    model = _model(follower)
     progress = model.position_of(ids["progress"])
     pending = model.position_of(ids["pending"])
     complete = model.position_of(ids["complete"])
@@ -63,9 +82,9 @@ def test_cells_show_what_a_user_reads(qapp, db: Database) -> None:
     assert format_duration(None) == ""
 
 
-def test_error_row_tooltip_is_its_message(qapp, db: Database) -> None:
+def test_error_row_tooltip_is_its_message(qapp, db: Database, follower: ChangeFollower) -> None:
     ids = mixed_library(db)
-    model, _ = _model(db)
+    model = _model(follower)
     row = model.position_of(ids["error"])
     assert row is not None
     for column in Column:
@@ -74,14 +93,16 @@ def test_error_row_tooltip_is_its_message(qapp, db: Database) -> None:
     assert model.index(row, Column.STATUS).data() == "Error"
 
 
-def test_each_status_has_its_own_colour_in_light_and_dark(qapp, db: Database) -> None:
+def test_each_status_has_its_own_colour_in_light_and_dark(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
     ids = mixed_library(db)
     mark_missing(db, ids["dup"], datetime(2024, 5, 1, 12, 0))
     light = QPalette(QApplication.palette())
     light.setColor(QPalette.ColorRole.Base, QColor("white"))
     dark = QPalette(light)
     dark.setColor(QPalette.ColorRole.Base, QColor("#202020"))
-    rows, _ = load_rows(db)
+    rows = follower.load()
     for palette in (light, dark):
         model = TrackTableModel(palette)
         model.set_rows(rows)
@@ -99,9 +120,9 @@ def test_each_status_has_its_own_colour_in_light_and_dark(qapp, db: Database) ->
             assert (colour.lightnessF() < 0.5) == (base.lightnessF() < 0.5)
 
 
-def test_sorting_by_each_column(qapp, db: Database) -> None:
+def test_sorting_by_each_column(qapp, db: Database, follower: ChangeFollower) -> None:
     mixed_library(db)
-    model, _ = _model(db)
+    model = _model(follower)
     model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
     assert _column(model, Column.TITLE) == [
         "broken.mp3",
@@ -124,21 +145,23 @@ def test_sorting_by_each_column(qapp, db: Database) -> None:
     assert _column(model, Column.NUMBER) == ["1", "1", "2", "", ""]
 
 
-def test_sort_keeps_the_selection_on_the_same_track(qapp, db: Database) -> None:
+def test_sort_keeps_the_selection_on_the_same_track(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
     ids = mixed_library(db)
-    model, _ = _model(db)
+    model = _model(follower)
     held = QPersistentModelIndex(model.index(model.position_of(ids["error"]), Column.TITLE))
     model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
     assert held.data() == "broken.mp3"
     assert held.row() == 4
 
 
-def test_status_filters_and_search(qapp, db: Database) -> None:
+def test_status_filters_and_search(qapp, db: Database, follower: ChangeFollower) -> None:
     ids = mixed_library(db)
     mark_missing(db, ids["dup"], datetime(2024, 5, 1, 12, 0))
     add_track(db, "/music/E/other.flac", "COMPLETE", title="Other", content_hash="h2")
     add_track(db, "/music/E/other copy.flac", "COMPLETE", title="Other", content_hash="h2")
-    model, _ = _model(db)
+    model = _model(follower)
     model.sort(Column.PATH, Qt.SortOrder.AscendingOrder)
 
     expectations = {
@@ -165,46 +188,42 @@ def test_status_filters_and_search(qapp, db: Database) -> None:
     assert _column(model, Column.PATH) == ["/music/E/other copy.flac"]
 
 
-def test_live_changes_follow_the_filter(qapp, db: Database) -> None:
+def test_live_changes_follow_the_filter(qapp, db: Database, follower: ChangeFollower) -> None:
     ids = mixed_library(db)
-    model, seq = _model(db)
+    model = _model(follower)
     model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
     model.set_filter(StatusFilter.ERRORS, "")
     assert model.rowCount() == 1
 
     set_status(db, ids["progress"], "ERROR", "art: embedded image is corrupt")
     set_status(db, ids["error"], "PENDING")
-    changed, seq = rows_changed_since(db, seq)
-    model.apply_changes(changed)
+    _follow(model, follower)
     assert _column(model, Column.TITLE) == ["Middle"]
     assert model.counts().by_kind[Kind.ERROR] == 1
     assert model.counts().by_kind[Kind.PENDING] == 2
 
     model.set_filter(StatusFilter.ALL, "")
     add_track(db, "/music/A/aaa.flac", "PENDING", title="Aardvark")
-    changed, seq = rows_changed_since(db, seq)
-    model.apply_changes(changed)
+    _follow(model, follower)
     assert _column(model, Column.TITLE)[0] == "Aardvark"
     assert model.counts().total == 6
 
 
-def test_duplicate_count_follows_hash_changes(qapp, db: Database) -> None:
+def test_duplicate_count_follows_hash_changes(qapp, db: Database, follower: ChangeFollower) -> None:
     ids = mixed_library(db)
-    model, seq = _model(db)
+    model = _model(follower)
     model.set_filter(StatusFilter.DUPLICATES, "")
     assert model.counts().duplicates == 2
     assert model.rowCount() == 2
 
     with db.write() as session:
         session.get(Track, ids["pending"]).content_hash = "h1"
-    changed, seq = rows_changed_since(db, seq)
-    model.apply_changes(changed)
+    _follow(model, follower)
     assert model.counts().duplicates == 3
     assert model.rowCount() == 3
 
     mark_missing(db, ids["dup"], datetime(2024, 1, 1))
     mark_missing(db, ids["pending"], datetime(2024, 1, 1))
-    changed, seq = rows_changed_since(db, seq)
-    model.apply_changes(changed)
+    _follow(model, follower)
     assert model.counts().duplicates == 0
     assert model.rowCount() == 0
