@@ -1,0 +1,1 @@
+"""The Qt window: track table model, watcher thread, detail pane, services thread."""
