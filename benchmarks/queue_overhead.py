@@ -5,8 +5,8 @@
    with the real `enqueue_batches` path, run by a real `mus worker --burst` (RQ's
    forking Worker, which runs mus's job function only) on a cold private broker. The
    cost per job is (time to drain N jobs - time to start and stop on an empty queue) / N.
-2. Status writes: the batch job's own transactions (`_claim`, `_run_stage` for the
-   metadata and art stages, `_finish`) on a fresh database of the generated library,
+2. Status writes: the batch job's own transactions (library/transitions.py: `claim`,
+   `record_metadata`, `record_art`, `finish`) on a fresh database of the generated library,
    with the stage functions replaced by instant results.
 
 The work is the real stage functions (`_read_metadata`: tags + hash; `_make_art`: cover
@@ -94,9 +94,9 @@ def _job_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
 
 
 def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
+    from mus_desktop.library import transitions
     from mus_desktop.library.engine import open_database
     from mus_desktop.library.scanner import scan
-    from mus_desktop.processing import pipeline
     from mus_desktop.processing.metadata import TrackMetadata
 
     meta = TrackMetadata(
@@ -110,16 +110,19 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
             ids = scan(db, [ctx.library]).to_process
             started = time.perf_counter()
             for start in range(0, len(ids), batch):
-                claimed = pipeline._claim(db, ids[start : start + batch])
-                items = pipeline._isolate_suspects(db, claimed)
-                read = [
-                    (item, pipeline._MetadataResult(meta, f"{item.id:064x}", 1, 1))
-                    for item in items
-                ]
-                pipeline._write_stage(db, read, pipeline.METADATA_DONE, pipeline._metadata_values)
-                no_art = [(item, None) for item in items]
-                pipeline._write_stage(db, no_art, pipeline.ART_DONE, pipeline._art_values)
-                pipeline._finish(db, items)
+                claimed = [track.id for track in transitions.claim(db, ids[start : start + batch])]
+                read = {
+                    track_id: {
+                        **vars(meta),
+                        "content_hash": f"{track_id:064x}",
+                        "size": 1,
+                        "mtime_ns": 1,
+                    }
+                    for track_id in claimed
+                }
+                transitions.record_metadata(db, read, [])
+                transitions.record_art(db, dict.fromkeys(claimed), [])
+                transitions.finish(db, claimed)
             per_track.append((time.perf_counter() - started) / len(ids))
             db.engine.dispose()
     return median(per_track), {"writes_per_track_s": per_track}
@@ -162,7 +165,7 @@ def run(ctx: Context) -> list[Row]:
         ),
         Row(
             "Queue",
-            "status writes per track (`_claim` + stage writes + `_finish`, instant stages)",
+            "status writes per track (`claim` + stage writes + `finish`, instant stages)",
             fmt_ms(writes),
             data=write_data,
         ),

@@ -107,8 +107,9 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     the fork.
     """
     with _imports_without_gc():
-        from mus_desktop.library.queries import count_unfinished, errored_tracks, status_counts
+        from mus_desktop.library.queries import errored_tracks, status_counts
         from mus_desktop.library.scanner import scan
+        from mus_desktop.library.transitions import count_unfinished
         from mus_desktop.processing.service import reconcile
         from mus_desktop.runtime.backend import start_backend
 
@@ -193,7 +194,7 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
     from tqdm import tqdm
 
     from mus_desktop.library.database_errors import DiskFullError, disk_full_message
-    from mus_desktop.library.queries import count_unfinished
+    from mus_desktop.library.transitions import count_unfinished
     from mus_desktop.processing.service import reconcile, stopped_by_full_disk
 
     started = datetime.fromtimestamp(psutil.Process().create_time(), UTC)
@@ -285,7 +286,7 @@ def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from mus_desktop.runtime.broker import BrokerError
+    from mus_desktop.processing.queue import BrokerError
     from mus_desktop.runtime.workers import run_worker
 
     # A library this worker cannot use (newer schema, damaged, not writable) is
@@ -429,8 +430,8 @@ def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int]
     if redis_errors is not None and isinstance(exc, redis_errors.RedisError):
         words = " ".join(str(exc).split())
         return f"the broker failed ({words}); nothing recorded is lost: run this again later", 1
-    service = sys.modules.get("mus_desktop.processing.service")
-    if service is not None and isinstance(exc, service.BrokerUnavailable):
+    queue = sys.modules.get("mus_desktop.processing.queue")
+    if queue is not None and isinstance(exc, queue.BrokerUnreachable):
         return f"{exc}; the tracks stay recorded and are processed once it is back", 1
     return None
 

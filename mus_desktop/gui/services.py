@@ -67,7 +67,8 @@ class Services(QObject):
         # Imported here, in the services thread: rq and redis cost the window's
         # start-up nothing, and a broken processing install still lets it browse.
         try:
-            from mus_desktop.processing.service import BrokerUnavailable, reconcile
+            from mus_desktop.processing.queue import BrokerUnreachable
+            from mus_desktop.processing.service import reconcile
             from mus_desktop.runtime.backend import start_backend
 
             self._backend = start_backend(self._settings)
@@ -78,7 +79,7 @@ class Services(QObject):
         if self._backend.queue is not None:
             try:
                 reconcile(self._db, self._backend.queue, self._settings)
-            except BrokerUnavailable as exc:
+            except BrokerUnreachable as exc:
                 self.failed.emit(str(exc))
             except Exception as exc:  # a locked database at start: say so, keep going
                 self.failed.emit(f"could not re-queue unfinished tracks: {exc}")

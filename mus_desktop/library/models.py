@@ -114,9 +114,10 @@ class ChangeCounter(Base):
 
 
 class DeletedTrack(Base):
-    """A track row that was deleted (one merged into the id it moved from, DESIGN.md
-    rule 4), with the change_seq of its deletion: a reader following changes by
-    change_seq learns of rows that are gone, not only of rows inserted or updated."""
+    """A track row that was deleted (one merged into the id it moved from: identity
+    rule 4, library/identity.py), with the change_seq of its deletion: a reader
+    following changes by change_seq learns of rows that are gone, not only of rows
+    inserted or updated."""
 
     __tablename__ = "deleted_track"
 

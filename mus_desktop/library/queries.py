@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import UNFINISHED_STATUSES, ProcessingStatus, Track
+from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.paths import display_path
 
 
@@ -55,21 +55,6 @@ def duplicates_of(session: Session, track: Track) -> list[tuple[int, str]]:
             .order_by(Track.id)
         )
     ]
-
-
-# Present tracks that are not in a final state. A positive IN, not NOT IN, so that
-# SQLite can use the processing_status index.
-_UNFINISHED = (Track.processing_status.in_(UNFINISHED_STATUSES), Track.missing_since.is_(None))
-
-
-def unfinished_ids(db: Database) -> list[int]:
-    with db.read() as session:
-        return list(session.scalars(select(Track.id).where(*_UNFINISHED).order_by(Track.id)))
-
-
-def count_unfinished(db: Database) -> int:
-    with db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(Track).where(*_UNFINISHED)) or 0)
 
 
 class ErroredTrack(NamedTuple):

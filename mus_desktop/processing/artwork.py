@@ -88,7 +88,7 @@ def find_artwork(
         try:
             audio = open_audio(path, roots)
         except StageError as exc:
-            raise StageError(STAGE, exc.kind, exc.detail, exc.retryable) from exc
+            raise StageError(STAGE, exc.kind, exc.detail) from exc
     embedded = _embedded(audio)
     if embedded is not None:
         return embedded

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from mus_desktop.library.paths import display_path
-from mus_desktop.processing.errors import (
+from mus_desktop.library.access import (
     A_FOLDER,
     NOT_A_REGULAR_FILE,
     OUTSIDE_MUSIC_FOLDERS,
-    StageError,
     file_type,
-    stage_error_from_os,
 )
+from mus_desktop.library.paths import display_path
+from mus_desktop.processing.errors import StageError, stage_error_from_os
 
 MAX_AUDIO_BYTES = 16 * 1024**3
 """Larger than any real track (three hours of 24-bit/192 kHz stereo FLAC is ~7 GB);

@@ -2,7 +2,7 @@
 
 BLAKE3, because it is cryptographic: two files with the same hash have the same
 content, which is what duplicate detection and cross-filesystem move detection
-(DESIGN.md, "Identity") rely on; a non-cryptographic hash would need a byte
+(docs/architecture.md, "Identity") rely on; a non-cryptographic hash would need a byte
 comparison to confirm. And it is fast on one core: on the development machine
 (AVX-512), an 8 MB file in page cache hashes at ~6.8 GB/s, against ~2 GB/s for
 Python's hashlib.sha256 (SHA-NI), ~1 GB/s for `b2sum` and ~0.46 GB/s for

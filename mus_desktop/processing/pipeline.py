@@ -9,7 +9,14 @@ and of the database is a small fraction of the per-track work:
 
 A file's failure is that file's ERROR (with a message a person can act on);
 the rest of the batch carries on. Only failures that are not the file's fault
-(the database busy beyond its timeout) raise, so RQ's Retry runs the job again.
+raise: the database busy beyond its timeout, which RQ's Retry runs again, and
+a full disk under the database, which it does not (DiskFullError). Every
+status change goes through library/transitions.py, the state machine (see
+docs/architecture.md).
+
+The job gets the database and settings it works with (`run_batch`); as RQ's
+job function (`process_batch`), those its worker was prepared with: nothing in
+the job reads the environment.
 
 A file that kills its worker (a crash in a C library, an OOM kill, SIGKILL)
 cannot report anything. Every batch therefore counts an attempt on its
@@ -29,14 +36,26 @@ from pathlib import Path
 from typing import TypeVar
 
 from mutagen import FileType
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm import configure_mappers
 
-from mus_desktop.config import Settings, load_settings
+from mus_desktop.config import Settings
 from mus_desktop.library.database_errors import DiskFullError, disk_full_message, is_disk_full
 from mus_desktop.library.engine import Database, open_database
-from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track, utcnow
+from mus_desktop.library.transitions import (
+    ART_DONE,
+    COMPLETE,
+    ERROR,
+    METADATA_DONE,
+    PENDING,
+    Failure,
+    claim,
+    finish,
+    forget_attempts,
+    give_up,
+    record_art,
+    record_metadata,
+)
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.files import real_roots
@@ -47,7 +66,8 @@ from mus_desktop.processing.metadata import (
     parse_audio,
     read_metadata,
 )
-from mus_desktop.processing.service import enqueue_current, without_retries
+from mus_desktop.processing.rq_adapter import without_retries
+from mus_desktop.processing.service import enqueue_current
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -64,11 +84,6 @@ fast: runs of 50 or 100 took 1.235 s to all-final on the bench library
 against 1.225 s for whole batches (medians of 10), and one file through
 both stages at a time took 1.265 s.
 """
-PENDING = ProcessingStatus.PENDING.value
-METADATA_DONE = ProcessingStatus.METADATA_DONE.value
-ART_DONE = ProcessingStatus.ART_DONE.value
-COMPLETE = ProcessingStatus.COMPLETE.value
-ERROR = ProcessingStatus.ERROR.value
 
 
 @dataclass
@@ -99,8 +114,13 @@ def _database(db_path: Path) -> Database:
     return open_database(db_path)
 
 
+_prepared: Settings | None = None
+"""The settings this worker was started with (`prepare_worker`), for its jobs."""
+
+
 def prepare_worker(settings: Settings) -> None:
-    """Open (and upgrade) the library database in a worker, before it forks work horses.
+    """Give this worker's jobs `settings`, and open (and upgrade) the library
+    database before the worker forks work horses.
 
     Each horse then inherits the ready engine and only opens a connection of
     its own, instead of spending ~14 ms per job creating the engine and
@@ -110,6 +130,8 @@ def prepare_worker(settings: Settings) -> None:
     SQLite connections must not cross a fork. A database that cannot be
     opened is left for the jobs to report.
     """
+    global _prepared
+    _prepared = settings
     try:
         db = _database(settings.db_path)
     except (OSError, SQLAlchemyError) as exc:
@@ -161,51 +183,6 @@ def _make_art(item: _Item, settings: Settings) -> _ArtResult:
     return make_thumbnail(image, settings.thumbnail_dir), image.source
 
 
-def _error_values(item: _Item, error: StageError) -> dict[str, object]:
-    return {
-        "id": item.id,
-        "processing_status": ERROR,
-        "last_error_message": str(error),
-        "failed_stage": error.stage,
-        "attempts": 0,
-        "updated_at": utcnow(),
-    }
-
-
-def _bulk_update(session: Session, rows: list[dict[str, object]]) -> None:
-    """UPDATE by primary key for many rows in one executemany per shape."""
-    if rows:
-        session.execute(update(Track), rows)
-
-
-def _merge_into_missing(session: Session, merges: dict[str, _Item]) -> None:
-    """DESIGN.md identity rule 4: a new track whose content equals a missing
-    track's is that track, moved across filesystems. The old id takes over the
-    new file (its item carries the old id from here on); the new row goes.
-    `merges` maps content hash to the item just hashed; one query per batch."""
-    if not merges:
-        return
-    missing = session.execute(
-        select(Track.content_hash, func.min(Track.id))
-        .where(Track.content_hash.in_(list(merges)), Track.missing_since.is_not(None))
-        .group_by(Track.content_hash)
-    ).all()
-    for digest, old_id in missing:
-        item = merges[digest]
-        if old_id == item.id:
-            continue
-        new = session.execute(
-            select(Track.path, Track.device, Track.inode).where(Track.id == item.id)
-        ).one()
-        session.execute(delete(Track).where(Track.id == item.id))
-        session.execute(
-            update(Track)
-            .where(Track.id == old_id)
-            .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
-        )
-        item.id = old_id
-
-
 def _run_stages(
     items: list[_Item], settings: Settings
 ) -> tuple[
@@ -234,91 +211,45 @@ def _run_stages(
     return metadata_outcomes, art_outcomes
 
 
-def _write_stage(
-    db: Database,
-    outcomes: list[tuple[_Item, T | StageError]],
-    done_status: str,
-    done_values: Callable[[Session, list[tuple[_Item, T]]], list[dict[str, object]]],
+def _failure(item: _Item, error: StageError) -> Failure:
+    return Failure(item.id, error.stage, str(error))
+
+
+def _record_metadata(
+    db: Database, outcomes: list[tuple[_Item, _MetadataResult | StageError]]
 ) -> None:
-    """Write one stage's outcomes for the batch in one transaction: errors as
-    ERROR, the rest as `done_status` with `done_values`."""
-    failed = [(item, r) for item, r in outcomes if isinstance(r, StageError)]
-    done = [(item, r) for item, r in outcomes if not isinstance(r, StageError)]
-    with db.write() as session:
-        _bulk_update(session, [_error_values(item, error) for item, error in failed])
-        _bulk_update(session, done_values(session, done))
-    for item, _ in failed:
-        item.status = ERROR
-    for item, _ in done:
-        item.status = done_status
-
-
-def _metadata_values(
-    session: Session, done: list[tuple[_Item, _MetadataResult]]
-) -> list[dict[str, object]]:
-    _merge_into_missing(session, {result.content_hash: item for item, result in done})
-    now = utcnow()
-    return [
+    """The metadata stage's outcomes for the batch, in one transaction; an item merged
+    into a missing track (identity rule 4) carries that track's id from here on."""
+    failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
+    done = {item.id: (item, r) for item, r in outcomes if not isinstance(r, StageError)}
+    merged = record_metadata(
+        db,
         {
-            "id": item.id,
-            **vars(result.metadata),  # flat fields: no deep copy (asdict's)
-            "content_hash": result.content_hash,
-            "size": result.size,
-            "mtime_ns": result.mtime_ns,
-            "processing_status": METADATA_DONE,
-            "last_error_message": None,
-            "failed_stage": None,
-            "updated_at": now,
-        }
-        for item, result in done
-    ]
+            track_id: {
+                **vars(result.metadata),  # flat fields: no deep copy (asdict's)
+                "content_hash": result.content_hash,
+                "size": result.size,
+                "mtime_ns": result.mtime_ns,
+            }
+            for track_id, (_item, result) in done.items()
+        },
+        failures,
+    )
+    _mark(outcomes, METADATA_DONE)
+    for item, _ in done.values():
+        item.id = merged.get(item.id, item.id)
 
 
-def _art_values(_session: Session, done: list[tuple[_Item, _ArtResult]]) -> list[dict[str, object]]:
-    now = utcnow()
-    return [
-        {
-            "id": item.id,
-            "artwork_hash": result[0] if result else None,
-            "artwork_source": result[1] if result else None,
-            "processing_status": ART_DONE,
-            "updated_at": now,
-        }
-        for item, result in done
-    ]
+def _record_art(db: Database, outcomes: list[tuple[_Item, _ArtResult | StageError]]) -> None:
+    failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
+    done = {item.id: r for item, r in outcomes if not isinstance(r, StageError)}
+    record_art(db, done, failures)
+    _mark(outcomes, ART_DONE)
 
 
-def _finish(db: Database, items: list[_Item]) -> None:
-    done = [item.id for item in items if item.status == ART_DONE]
-    if not done:
-        return
-    with db.write() as session:
-        session.execute(
-            update(Track)
-            .where(Track.id.in_(done), Track.processing_status == ART_DONE)
-            .values(processing_status=COMPLETE, attempts=0, updated_at=utcnow())
-        )
-    for item in items:
-        if item.status == ART_DONE:
-            item.status = COMPLETE
-
-
-def _claim(db: Database, track_ids: Sequence[int]) -> list[_Item]:
-    """Load the batch's unfinished tracks and count an attempt on them."""
-    with db.write() as session:
-        rows = session.execute(
-            select(Track.id, Track.path, Track.processing_status, Track.attempts).where(
-                Track.id.in_(list(track_ids)), Track.processing_status.not_in(FINAL_STATUSES)
-            )
-        ).all()
-        items = [_Item(*row) for row in rows]
-        if items:
-            session.execute(
-                update(Track)
-                .where(Track.id.in_([item.id for item in items]))
-                .values(attempts=Track.attempts + 1)
-            )
-    return items
+def _mark(outcomes: Sequence[tuple[_Item, object]], done_status: str) -> None:
+    for item, outcome in outcomes:
+        item.status = ERROR if isinstance(outcome, StageError) else done_status
 
 
 def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
@@ -340,15 +271,13 @@ def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
                 "worker stopped while processing this file",
                 f"{item.attempts} times; the file may crash the audio or image library",
             )
-            with db.write() as session:
-                _bulk_update(session, [_error_values(item, error)])
+            give_up(db, _failure(item, error))
             item.status = ERROR
             return []
         return items
     suspects = [item.id for item in items if item.attempts > 0]
     if suspects:
-        with db.write() as session:
-            session.execute(update(Track).where(Track.id.in_(suspects)).values(attempts=0))
+        forget_attempts(db, suspects)
         middle = (len(suspects) + 1) // 2
         enqueue_current([half for half in (suspects[:middle], suspects[middle:]) if half])
     return [item for item in items if item.attempts == 0]
@@ -358,26 +287,24 @@ def _stage_of(status: str) -> str:
     return "art" if status in (METADATA_DONE, ART_DONE) else "metadata"
 
 
-def process_batch(track_ids: list[int]) -> dict[str, int]:
-    """The RQ job: bring each track of the batch to a final state.
+def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dict[str, int]:
+    """Bring each track of the batch to a final state, with `db` and `settings`.
 
     Returns counts for the job's result: complete, error, and skipped (final
     already, or split off into smaller jobs after an earlier batch died).
     A full disk under the database fails the job at once, as a one-line
     DiskFullError, and for good: RQ's retries could only fail again.
     """
-    settings = load_settings()
     try:
-        db = _database(settings.db_path)
-        claimed = _claim(db, track_ids)
+        claimed = [_Item(t.id, t.path, t.status, t.attempts) for t in claim(db, track_ids)]
         items = _isolate_suspects(db, claimed)
 
         metadata_outcomes, art_outcomes = _run_stages(items, settings)
         if metadata_outcomes:
-            _write_stage(db, metadata_outcomes, METADATA_DONE, _metadata_values)
+            _record_metadata(db, metadata_outcomes)
         if art_outcomes:
-            _write_stage(db, art_outcomes, ART_DONE, _art_values)
-        _finish(db, items)
+            _record_art(db, art_outcomes)
+        finish(db, [item.id for item in items if item.status == ART_DONE])
     except (OSError, SQLAlchemyError) as exc:
         if not is_disk_full(exc, settings.db_path):
             raise
@@ -385,6 +312,20 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
         # its parameters (every track of the batch).
         without_retries()
         raise DiskFullError(disk_full_message(settings.db_path)) from None
+    for item in items:
+        if item.status == ART_DONE:
+            item.status = COMPLETE
     complete = sum(item.status == COMPLETE for item in items)
     error = sum(item.status == ERROR for item in claimed)  # a file given up on included
     return {"complete": complete, "error": error, "skipped": len(track_ids) - complete - error}
+
+
+def process_batch(track_ids: list[int]) -> dict[str, int]:
+    """The RQ job (queue.JOB_FUNCTION): `run_batch` with the worker's database and
+    settings, those `prepare_worker` was given. Its argument comes from the broker:
+    anything but a list of whole numbers is refused."""
+    if _prepared is None:
+        raise RuntimeError("process_batch runs in a mus worker, after prepare_worker()")
+    if not isinstance(track_ids, list) or not all(type(track_id) is int for track_id in track_ids):
+        raise TypeError(f"a batch is a list of track ids, not {str(track_ids)[:80]!r}")
+    return run_batch(_database(_prepared.db_path), _prepared, track_ids)

@@ -4,7 +4,7 @@ Jobs carry track ids only and are serialized as JSON, so a job's arguments
 cannot be code (pickle's can). JSON alone does not stop whoever can write to
 the broker, though: a job still names the function to call, and RQ imports and
 calls whatever it names. A mus worker runs JOB_FUNCTION and refuses any other
-(runtime.workers.MusJob). The queue name includes a digest of the database
+(rq_adapter.MusJob). The queue name includes a digest of the database
 path, so workers of two libraries that share a broker never write into each
 other's database.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from redis import Redis
 from rq import Queue
@@ -22,7 +23,32 @@ from rq.serializers import JSONSerializer
 from mus_desktop.config import Settings
 
 JOB_FUNCTION = "mus_desktop.processing.pipeline.process_batch"
-"""The only function a mus worker runs (see runtime.workers.MusJob)."""
+"""The only function a mus worker runs (see rq_adapter.MusJob)."""
+
+
+class BrokerError(RuntimeError):
+    """The broker cannot be found, started or reached; `str()` is the one line a person sees."""
+
+
+class BrokerUnreachable(BrokerError):
+    """A broker does not answer, or stopped answering mid-command. Nothing recorded
+    is lost: the tracks wait, unfinished, for the next reconcile."""
+
+    def __init__(self, reason: str, url: str | None = None) -> None:
+        where = f" at {redact_url(url)}" if url else ""
+        super().__init__(f"broker unreachable{where}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, fit to print or log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def queue_name(db_path: Path) -> str:

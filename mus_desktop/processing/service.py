@@ -10,26 +10,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from redis.exceptions import RedisError
-from rq import Queue, Retry, Worker, get_current_job
-from rq.intermediate_queue import IntermediateQueue
-from rq.job import Job
+from rq import Queue, Retry, get_current_job
 from rq.serializers import JSONSerializer
-from rq.utils import now
-from sqlalchemy import case, select, update
 
 from mus_desktop.config import Settings
 from mus_desktop.library.database_errors import DiskFullError
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import ProcessingStatus, Track
-from mus_desktop.library.queries import unfinished_ids
 from mus_desktop.library.scanner import ScanReport, scan
-from mus_desktop.processing.queue import JOB_FUNCTION, batch_sizes_for, batched
-from mus_desktop.runtime.workers import worker_alive
+from mus_desktop.library.transitions import reset_for_retry, unfinished_ids
+from mus_desktop.processing.queue import (
+    JOB_FUNCTION,
+    BrokerUnreachable,
+    batch_sizes_for,
+    batched,
+)
+from mus_desktop.processing.rq_adapter import (
+    failures_since,
+    forget_abandoned,
+    is_working,
+    work_in_flight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +42,6 @@ log = logging.getLogger(__name__)
 JOB_RETRY = Retry(max=3)
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
-
-
-class BrokerUnavailable(RuntimeError):
-    """The broker did not take the work; the tracks stay recorded and pending."""
 
 
 def enqueue(queue: Queue, track_ids: Sequence[int], settings: Settings) -> int:
@@ -70,7 +70,7 @@ def enqueue_batches(queue: Queue, batches: Sequence[Sequence[int]], timeout: int
             queue.enqueue_many(jobs, pipeline=pipe)
             pipe.execute()
     except RedisError as exc:
-        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+        raise BrokerUnreachable(str(exc)) from exc
     return len(jobs)
 
 
@@ -83,18 +83,6 @@ def enqueue_current(batches: Sequence[Sequence[int]]) -> None:
     enqueue_batches(queue, batches, job.timeout or 600)
 
 
-def without_retries() -> None:
-    """From inside a job: if it fails now, RQ is not to run it again.
-
-    JOB_RETRY is for failures that may pass (the database busy beyond its
-    timeout); one that cannot, such as a full disk, would only fail again,
-    three times per job, each with its traceback in the workers' log.
-    """
-    job = get_current_job()
-    if job is not None:
-        job.retries_left = 0
-
-
 _DISK_FULL_FAILURE = f"{DiskFullError.__module__}.{DiskFullError.__qualname__}:"
 """How the last line of a job's traceback starts when the job failed on a full disk."""
 
@@ -104,19 +92,9 @@ def stopped_by_full_disk(queue: Queue, since: datetime) -> bool:
     held by a live worker, and one failed because the library database's disk
     is full, at `since` or later (by the clock of the workers, which share the
     database's host)."""
-    if queue.count:
+    if is_working(queue):
         return False
-    if any(w.get_current_job_id() for w in Worker.all(queue=queue) if worker_alive(w)):
-        return False
-    failed = queue.failed_job_registry.get_job_ids()
-    for job in Job.fetch_many(failed, connection=queue.connection, serializer=JSONSerializer):
-        if job is None or job.ended_at is None or job.ended_at < since:
-            continue
-        result = job.latest_result()
-        last_line = (result.exc_string or "").rstrip().rpartition("\n")[2] if result else ""
-        if last_line.startswith(_DISK_FULL_FAILURE):
-            return True
-    return False
+    return any(line.startswith(_DISK_FULL_FAILURE) for line in failures_since(queue, since))
 
 
 def import_paths(
@@ -141,7 +119,7 @@ def queue_scanned(report: ScanReport, queue: Queue | None, settings: Settings) -
         return
     try:
         enqueue(queue, report.to_process, settings)
-    except BrokerUnavailable as exc:
+    except BrokerUnreachable as exc:
         report.problems.append(
             f"{exc}; {len(report.to_process)} track(s) recorded and processed once it is back"
         )
@@ -152,107 +130,10 @@ def retry_tracks(
 ) -> int:
     """Put errored tracks (all of them when `track_ids` is None) back at the
     stage that failed and queue them. Returns how many were put back."""
-    error = ProcessingStatus.ERROR.value
-    with db.write() as session:
-        query = select(Track.id).where(Track.processing_status == error)
-        if track_ids is not None:
-            query = query.where(Track.id.in_(list(track_ids)))
-        ids = list(session.scalars(query.order_by(Track.id)))
-        if ids:
-            session.execute(
-                update(Track)
-                .where(Track.id.in_(ids))
-                .values(
-                    processing_status=case(
-                        (Track.failed_stage == "art", ProcessingStatus.METADATA_DONE.value),
-                        else_=ProcessingStatus.PENDING.value,
-                    ),
-                    last_error_message=None,
-                    failed_stage=None,
-                    attempts=0,
-                )
-            )
+    ids = reset_for_retry(db, track_ids)
     if ids and queue is not None:
         enqueue(queue, ids, settings)
     return len(ids)
-
-
-TAKING_GRACE_SECONDS = 5.0
-"""How long a job may sit in RQ's intermediate list, while some live worker is
-idle, before it is taken for abandoned. A worker moves a job there and makes
-it its current job within milliseconds; one killed in between leaves it there
-for good."""
-
-
-@dataclass(frozen=True)
-class InFlight:
-    """The work the broker holds for this queue."""
-
-    track_ids: set[int]
-    """Tracks of queued jobs and of jobs a live worker holds."""
-    abandoned: list[str]
-    """Jobs left in RQ's intermediate list that no live worker holds."""
-
-
-def work_in_flight(queue: Queue) -> InFlight:
-    """Tracks in queued jobs and in jobs that a live worker holds.
-
-    A job goes from the queue to RQ's intermediate list (the moment a worker
-    takes it) to that worker's current job (before its work horse removes the
-    intermediate entry). Reading the three in that order sees every job at
-    least once, however it moves meanwhile.
-
-    An intermediate entry that no live worker has as its current job is
-    either one a worker is taking right now, or one whose worker was killed
-    right after taking it, which used to count as in flight forever. Only a
-    live worker without a current job can be taking it, and only for
-    moments: so with no such worker the entry is abandoned at once, and
-    otherwise once RQ's "first seen" marker for it (set here, and by RQ's own
-    cleanup) is TAKING_GRACE_SECONDS old.
-    """
-    job_ids = list(queue.get_job_ids())
-    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
-    taken = intermediate.get_job_ids()
-    current = [
-        worker.get_current_job_id() for worker in Worker.all(queue=queue) if worker_alive(worker)
-    ]
-    held = {job_id for job_id in current if job_id}
-    someone_taking = None in current
-    abandoned = [
-        job_id
-        for job_id in taken
-        if job_id not in held and not (someone_taking and _just_taken(intermediate, job_id))
-    ]
-    job_ids += [job_id for job_id in taken if job_id not in abandoned]
-    job_ids += held
-    ids: set[int] = set()
-    for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):
-        if job is not None and job.args:
-            ids.update(int(track_id) for track_id in job.args[0])
-    return InFlight(ids, abandoned)
-
-
-def _just_taken(intermediate: IntermediateQueue, job_id: str) -> bool:
-    """Whether `job_id` was first seen in the intermediate list moments ago (or now)."""
-    if intermediate.set_first_seen(job_id):
-        return True
-    first_seen = intermediate.get_first_seen(job_id)
-    return first_seen is None or (now() - first_seen).total_seconds() < TAKING_GRACE_SECONDS
-
-
-def _forget_abandoned(queue: Queue, job_ids: Sequence[str]) -> None:
-    """Take abandoned jobs out of the intermediate list once their tracks are queued
-    again, so they count no more. Their job hashes expire like failed jobs'
-    (a worker that does run one after all makes it persistent again)."""
-    if not job_ids:
-        return
-    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
-    with queue.connection.pipeline() as pipe:
-        for job_id in job_ids:
-            pipe.lrem(intermediate.key, 1, job_id)
-            pipe.delete(intermediate.get_first_seen_key(job_id))
-            pipe.expire(Job.key_for(job_id), FAILURE_TTL)
-        pipe.execute()
 
 
 def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
@@ -270,12 +151,12 @@ def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
         in_flight = work_in_flight(queue)
         lost = sorted(set(unfinished_ids(db)) - in_flight.track_ids)
     except RedisError as exc:
-        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+        raise BrokerUnreachable(str(exc)) from exc
     enqueue(queue, lost, settings)
     try:
-        _forget_abandoned(queue, in_flight.abandoned)
+        forget_abandoned(queue, in_flight.abandoned, FAILURE_TTL)
     except RedisError as exc:
-        raise BrokerUnavailable(f"broker unreachable: {exc}") from exc
+        raise BrokerUnreachable(str(exc)) from exc
     if lost:
         log.info("reconcile queued %d track(s) whose work was lost", len(lost))
     return len(lost)

@@ -15,12 +15,13 @@ from redis import Redis
 from redis import exceptions as redis_errors
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
-from rq import Queue, Worker
+from rq import Queue
 
 from mus_desktop.config import Settings
-from mus_desktop.processing.queue import make_queue
-from mus_desktop.runtime.broker import BrokerError, PrivateBroker, ping, redact_url
-from mus_desktop.runtime.workers import LocalWorkerPool, worker_alive
+from mus_desktop.processing.queue import BrokerError, make_queue, redact_url
+from mus_desktop.processing.rq_adapter import live_workers
+from mus_desktop.runtime.broker import PrivateBroker, ping
+from mus_desktop.runtime.workers import LocalWorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,6 @@ def _client(url: str) -> Redis:
         socket_timeout=10.0,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 2),
     )
-
-
-def _live_workers(queue: Queue) -> int:
-    """RQ workers registered for `queue` that still run (see `worker_alive`)."""
-    return sum(1 for worker in Worker.all(queue=queue) if worker_alive(worker))
 
 
 @dataclass
@@ -68,7 +64,7 @@ class Backend:
         if self.queue is None:
             return 0
         try:
-            return _live_workers(self.queue)
+            return len(live_workers(self.queue))
         except redis_errors.RedisError:
             return 0
 
@@ -175,7 +171,7 @@ def probe_broker(settings: Settings) -> dict[str, object]:
     redis = _client(url)
     try:
         queue = make_queue(redis, settings)
-        report.update(live_workers=_live_workers(queue), queue_depth=queue.count)
+        report.update(live_workers=len(live_workers(queue)), queue_depth=queue.count)
     except redis_errors.RedisError as exc:
         report.update(answers=False, reason=str(exc))
     finally:

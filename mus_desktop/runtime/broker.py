@@ -40,6 +40,8 @@ from redis import exceptions as redis_errors
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from mus_desktop.processing.queue import BrokerError
+
 ServerKind = Literal["dragonfly", "valkey", "redis"]
 
 _ON_PATH: tuple[tuple[ServerKind, str], ...] = (
@@ -61,29 +63,6 @@ def _probe_client(url: str, timeout: float) -> Redis:
     return Redis.from_url(
         url, socket_connect_timeout=timeout, socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
     )
-
-
-class BrokerError(RuntimeError):
-    """The private broker cannot be found, started or reached; the message says why."""
-
-
-class BrokerUnreachable(BrokerError):
-    """A broker URL does not answer; `str()` is the one line a person sees."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"broker unreachable at {redact_url(url)}: {reason}")
-        self.url = url
-        self.reason = reason
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, fit to print or log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 def _bundled_valkey() -> Path | None:

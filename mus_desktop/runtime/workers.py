@@ -16,264 +16,44 @@ Before the first fork the worker has the job's modules imported, the engine
 created and the schema checked (`pipeline.prepare_worker`); a horse only opens
 its own connection (SQLite connections must not cross a fork), about 2 ms.
 
-A worker runs mus's batch job and nothing else (`MusJob`), rides out a broker
-restart (`_ReconnectingRetry`), registers again when the broker lost its
-registration (`MusWorker.heartbeat`), and ends when the process that forked
-it does (`end_with_parent`: pool workers, work horses).
+A worker runs mus's batch job and nothing else, rides out a broker restart,
+registers again when the broker lost its registration (all three through
+processing/rq_adapter.py), and ends when the process that forked it does
+(`processes.end_with_parent`: pool workers, work horses). See
+docs/architecture.md, "Processes".
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import logging
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
 
 import psutil
-from redis import Redis
 from redis import exceptions as redis_errors
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.client import Pipeline
-from redis.retry import Retry
-from rq import Worker, worker_registration
-from rq.job import Job
-from rq.serializers import JSONSerializer
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.processing.queue import JOB_FUNCTION, queue_name
+from mus_desktop.processes import end_with_parent, is_running
+from mus_desktop.processing.queue import BrokerUnreachable, queue_name
+from mus_desktop.processing.rq_adapter import make_worker, reconnecting_client
 from mus_desktop.runtime import forkserver
-from mus_desktop.runtime.broker import BrokerUnreachable, PrivateBroker, ping
+from mus_desktop.runtime.broker import PrivateBroker, ping
 from mus_desktop.runtime.memory import keep_freed_memory
 
 STOP_POLL_SECONDS = 0.02
-HEARTBEAT_SECONDS = 5
-"""How often a worker tells the broker it is alive, idle or busy: a worker whose
-registration the broker lost (a flush, a restart without its data) is counted
-again within this long."""
-RECONNECT_WAIT_CAP = 2.0
-"""The longest wait between two attempts to reach a broker that went away."""
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
 _LOADED_BY = os.getpid()
 """The process that imported this module: the one that forks pool workers, that
 is `mus import --wait` itself or the fork server (which preloads this module)."""
 
 log = logging.getLogger("rq.worker")
 """RQ's worker logger, which `Worker.work` sets up: our lines read like its own."""
-
-
-@functools.cache
-def _prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    return ctypes.CDLL(None, use_errno=True).prctl
-
-
-def end_with_parent(parent_pid: int) -> None:
-    """Have this process get SIGTERM when its parent dies, as it would have if it
-    died already (Linux; elsewhere only the second half holds).
-
-    For a process forked by `parent_pid`, called first thing in the child:
-    PR_SET_PDEATHSIG takes effect from now on, and a parent that died before
-    it did has left the child to init (or a subreaper), which `getppid` shows.
-    """
-    prctl = _prctl()
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent_pid:
-        signal.raise_signal(signal.SIGTERM)
-
-
-class RefusedJob(Exception):
-    """A job names a function other than mus's batch job: it fails, unrun."""
-
-
-class MusJob(Job):
-    """RQ's Job, able to run mus's batch job (processing.queue.JOB_FUNCTION) only.
-
-    RQ imports and calls whatever function a job names, and the JSON
-    serializer does not change that: anyone who can write to the broker could
-    otherwise run `os.system` in a worker. Every worker loads jobs through
-    this class (`MusWorker.job_class`: RQ builds the worker's queues and their
-    registries with it), so a job naming anything else, however it got into
-    the broker, fails in its work horse before anything is imported, and RQ's
-    log line names the function.
-
-    Callbacks and webhooks are ignored for the same reason (mus sets none):
-    RQ would import a callback named in the job's hash, even while cleaning
-    its registries in the worker itself, and send a webhook's request to
-    any URL. Relies on RQ 3.0 reading them through the `*_callback`
-    properties and `send_webhooks`.
-    """
-
-    @property
-    def func(self) -> Callable[..., Any]:
-        if self.func_name != JOB_FUNCTION or self.instance is not None:
-            named = repr(self.func_name)[:100]
-            raise RefusedJob(f"refused to run {named}: a mus worker runs {JOB_FUNCTION} only")
-        return super().func
-
-    @property
-    def success_callback(self) -> None:
-        return None
-
-    @property
-    def failure_callback(self) -> None:
-        return None
-
-    @property
-    def stopped_callback(self) -> None:
-        return None
-
-    def send_webhooks(self, status: str, *, exc_string: str | None = None) -> None:
-        return None
-
-
-class _ReconnectingRetry(Retry):
-    """redis-py's retry policy for a worker's connection: a command that fails
-    because the broker went away (a restart, say) is tried again, with backoff,
-    until the broker answers, unless the worker is stopping (`stopping`).
-
-    RQ itself retries only its wait for the next job; a failure anywhere else
-    (recording a job's end, a heartbeat) ended the worker with a traceback.
-    The first failure of an outage logs one line; `MusWorker.heartbeat` logs
-    the next once the broker answers again. Each attempt is redis-py's own
-    (`retries=0`: it disconnects, for the next attempt to connect again);
-    only the waiting between them is ours, which works the same from redis-py
-    5 to 8.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(NoBackoff(), 0)
-        self.stopping = False
-        self.lost_at: float | None = None
-        self._waits = ExponentialBackoff(cap=RECONNECT_WAIT_CAP, base=0.05)
-
-    def __deepcopy__(self, memo: dict[int, object]) -> _ReconnectingRetry:
-        # redis-py copies the policy into each connection: keep one, so that
-        # `stopping` reaches them all.
-        return self
-
-    def call_with_retry(
-        self, do: Callable[[], Any], fail: Callable[..., Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        failures = 0
-        while True:
-            try:
-                return super().call_with_retry(do, fail, *args, **kwargs)
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as error:
-                if self.stopping:
-                    raise
-                failures += 1
-                if self.lost_at is None:
-                    self.lost_at = time.monotonic()
-                    reason = " ".join(str(error).split())
-                    log.warning("the broker does not answer (%s): retrying until it does", reason)
-                time.sleep(self._waits.compute(failures))
-
-
-class MusWorker(Worker):
-    """RQ's forking Worker, made safe and durable for mus. Relies on RQ 3.0's:
-
-    - `job_class`, with which RQ loads every job: see MusJob.
-    - `_shutdown`: RQ 3.0 stops an idle worker by raising StopRequested from
-      its SIGTERM handler. When the signal lands inside a logging call,
-      `logging` swallows the exception ("--- Logging error ---") and the worker
-      carries on taking jobs until it is killed. Recording the request first
-      makes the main loop stop after the current job whatever happens to the
-      exception. It also ends the retries of a broker outage.
-    - `unsubscribe`: on the way out RQ unsubscribes from its command channel,
-      then tells the listener thread to stop and joins it. The thread wakes on
-      the server's reply to the unsubscribe; if that comes before the stop flag
-      is set, it waits for the next message (60 s): with redis-py 5 to 7 a 1 s
-      stall (RQ's join timeout) in about one exit in five, with 8, whose
-      `PubSubWorkerThread.stop` joins without one, 60 s in every exit. Setting
-      the flag first, without that join (redis-py's `_running` event), closes
-      the race.
-    - `heartbeat`, which RQ calls at least every `worker_ttl - 15` seconds while
-      idle and every `job_monitoring_interval` while busy (both set from
-      HEARTBEAT_SECONDS in `_work`): registers the worker again if the
-      broker lost it, as `rq.worker_registration.register` and
-      `Worker.serialize` do at its birth.
-    - `setup_work_horse_signals`, the first thing a work horse does: from then
-      on it ends with its worker (see `end_with_parent`).
-    """
-
-    job_class = MusJob
-
-    def _shutdown(self) -> None:
-        self._stop_requested = True
-        retry = self.connection.get_retry()
-        if isinstance(retry, _ReconnectingRetry):
-            retry.stopping = True
-        super()._shutdown()
-
-    def unsubscribe(self) -> None:
-        if self.pubsub_thread:
-            self.pubsub_thread._running.clear()
-        super().unsubscribe()
-
-    def heartbeat(self, timeout: int | None = None, pipeline: Pipeline | None = None) -> None:
-        super().heartbeat(timeout, pipeline)
-        if self.is_horse:
-            return
-        self._register_again_if_gone()
-        retry = self.connection.get_retry()
-        if isinstance(retry, _ReconnectingRetry) and retry.lost_at is not None:
-            away = time.monotonic() - retry.lost_at
-            retry.lost_at = None
-            self.log.info("Worker %s: the broker answers again (after %.0f s)", self.name, away)
-
-    def _register_again_if_gone(self) -> None:
-        """Register again if the broker no longer lists this worker (FLUSHALL, or a
-        restart that lost the data): otherwise the app, `mus doctor` and `mus
-        import` count no worker while it runs, and start others or warn."""
-        listed = worker_registration.WORKERS_BY_QUEUE_KEY % self.queues[0].name
-        if self.connection.sismember(listed, self.key):
-            return
-        self.log.warning(
-            "Worker %s: the broker lost its registration: registering again", self.name
-        )
-        with self.connection.pipeline() as pipe:
-            pipe.hset(self.key, mapping={**self.serialize(), "state": self.get_state()})
-            worker_registration.register(self, pipe)
-            pipe.expire(self.key, self.worker_ttl + 60)
-            pipe.execute()
-
-    def setup_work_horse_signals(self) -> None:
-        super().setup_work_horse_signals()  # SIGTERM now ends the horse at once
-        if self.pid is not None:
-            end_with_parent(self.pid)
-
-
-def worker_alive(worker: Worker) -> bool:
-    """Whether a registered worker still runs.
-
-    RQ lists a worker until its heartbeat key expires, minutes after a
-    SIGKILL or an OOM kill; for a worker on this host its pid decides. A
-    zombie (a killed worker its parent has not reaped yet, as `mus import
-    --wait` does only when it stops its pool) does not run.
-    """
-    if worker.hostname != socket.gethostname() or not worker.pid:
-        return True
-    try:
-        return psutil.Process(worker.pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 def _broker_for_worker(settings: Settings) -> tuple[str, PrivateBroker | None]:
@@ -293,7 +73,7 @@ def _broker_for_worker(settings: Settings) -> tuple[str, PrivateBroker | None]:
     reason = ping(settings.redis_url, timeout=3.0)
     if reason is not None:
         private.release()
-        raise BrokerUnreachable(settings.redis_url, reason)
+        raise BrokerUnreachable(reason, settings.redis_url)
     return settings.redis_url, private if settings.redis_url == private.url else None
 
 
@@ -318,15 +98,8 @@ def _work(url: str, settings: Settings, *, burst: bool) -> int:
 
     pipeline.prepare_worker(settings)
     keep_freed_memory()
-    retry = _ReconnectingRetry()
-    connection = Redis.from_url(url, retry=retry)
-    worker = MusWorker(
-        [queue_name(settings.db_path)],  # RQ builds the queue with MusJob
-        connection=connection,
-        serializer=JSONSerializer,
-        worker_ttl=HEARTBEAT_SECONDS + 15,  # RQ waits worker_ttl - 15 s for a job
-        job_monitoring_interval=HEARTBEAT_SECONDS,
-    )
+    connection, retry = reconnecting_client(url)
+    worker = make_worker(queue_name(settings.db_path), connection)
     try:
         worker.work(burst=burst, logging_level="INFO")
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
@@ -371,12 +144,7 @@ class _PoolWorker:
         process group ends it): its workers run on, and then only the pid can."""
         if self.process.is_alive():  # also reaps it, when it is our own child
             return True
-        if self.handle is None or not self.handle.is_running():
-            return False
-        try:
-            return self.handle.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
+        return self.handle is not None and is_running(self.handle)
 
     def signal(self, sig: signal.Signals) -> None:
         if self.handle is not None and self.running():

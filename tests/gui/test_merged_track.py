@@ -1,6 +1,6 @@
-"""A file moved to another disk is merged into its old track (DESIGN.md rule 4). The
-merge deletes the row the rescan made for the file; the window must drop that row,
-not show it pending for ever."""
+"""A file moved to another disk is merged into its old track (identity rule 4,
+library/identity.py). The merge deletes the row the rescan made for the file; the
+window must drop that row, not show it pending for ever."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from mus_desktop.config import Settings
 from mus_desktop.gui.status import Kind
 from mus_desktop.library.engine import Database
 from mus_desktop.library.scanner import scan
-from mus_desktop.processing.pipeline import process_batch
+from mus_desktop.processing.pipeline import run_batch
 from tools.audiogen import make_library
 
 
@@ -19,7 +19,7 @@ def test_window_drops_the_row_a_merge_deletes(
     qtbot, window_factory, offline_settings: Settings, db: Database, tmp_path: Path
 ) -> None:
     library = make_library(tmp_path / "music", albums=1, tracks_per_album=2)
-    process_batch(scan(db, [library.root]).to_process)
+    run_batch(db, offline_settings, scan(db, [library.root]).to_process)
     original = Path(library.entries[0].path)
     moved = original.with_name("Moved " + original.name)
     shutil.copy2(original, moved)  # a copy and a delete: a new inode, as across disks
@@ -31,7 +31,7 @@ def test_window_drops_the_row_a_merge_deletes(
     assert (report.new, report.missing) == (1, 1)
     [new_id] = report.to_process
     qtbot.waitUntil(lambda: window.model.position_of(new_id) is not None)
-    process_batch([new_id])
+    run_batch(db, offline_settings, [new_id])
 
     qtbot.waitUntil(lambda: window.model.position_of(new_id) is None)
     assert window.model.rowCount() == 2

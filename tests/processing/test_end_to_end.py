@@ -23,7 +23,8 @@ from sqlalchemy import select
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track
-from mus_desktop.library.queries import count_unfinished, status_counts
+from mus_desktop.library.queries import status_counts
+from mus_desktop.library.transitions import count_unfinished
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.processing.service import import_paths, reconcile, retry_tracks
 from tools.audiogen import make_cover, make_library

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mus_desktop.library.access import is_access_error
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
-from mus_desktop.processing.errors import StageError, is_access_error
+from mus_desktop.processing.errors import StageError
 from mus_desktop.processing.files import real_roots
 from mus_desktop.processing.metadata import open_audio, read_metadata
 from tools.audiogen import decompression_bomb_png, make_cover

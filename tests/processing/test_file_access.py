@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.scanner import scan
-from mus_desktop.processing.pipeline import process_batch
+from mus_desktop.processing.pipeline import run_batch
 from mus_desktop.processing.service import import_paths
 from tools.audiogen import make_cover, make_library
 
@@ -45,7 +46,11 @@ def move_row(db: Database, path: Path, stored: str) -> None:
 
 
 def test_paths_leading_out_of_the_music_folders_are_refused(
-    db: Database, track: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database,
+    settings: Settings,
+    track: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     base = tmp_path.resolve()
     music, outside = base / "music", base / "outside"
@@ -65,9 +70,9 @@ def test_paths_leading_out_of_the_music_folders_are_refused(
     escape = os.path.join(music, *[".."] * 40, "etc", "shadow")
     move_row(db, shadowed, escape)
     (base / "music link").symlink_to(music)  # the root itself may be given through a link
-    monkeypatch.setenv("MUS_MUSIC_ROOTS", str(base / "music link"))
+    roots = replace(settings, music_roots=(base / "music link",))
 
-    assert process_batch(ids) == {"complete": 2, "error": 5, "skipped": 0}
+    assert run_batch(db, roots, ids) == {"complete": 2, "error": 5, "skipped": 0}
 
     assert outcomes(db) == {
         str(inside): (COMPLETE, None),
@@ -94,7 +99,7 @@ def test_paths_leading_out_of_the_music_folders_are_refused(
 
 @pytest.mark.timeout(60)  # each track's open() of the FIFO used to wait for the job timeout
 def test_covers_and_tracks_that_are_not_regular_files(
-    db: Database, track: Callable[..., Path], tmp_path: Path
+    db: Database, settings: Settings, track: Callable[..., Path], tmp_path: Path
 ) -> None:
     piped = [track("mp3", f"piped/{n}.mp3") for n in (1, 2, 3)]
     os.mkfifo(tmp_path / "piped" / "cover.jpg")
@@ -105,7 +110,7 @@ def test_covers_and_tracks_that_are_not_regular_files(
     replaced.unlink()
     os.mkfifo(replaced)  # after the scan, which would have reported it
 
-    assert process_batch(ids) == {"complete": 0, "error": 5, "skipped": 0}
+    assert run_batch(db, settings, ids) == {"complete": 0, "error": 5, "skipped": 0}
 
     fifo_cover = (ERROR, "art: folder image cover.jpg is not a regular file (a FIFO)")
     assert outcomes(db) == {
@@ -155,13 +160,13 @@ def test_tracks_renamed_away_while_queued_are_queued_again_when_found(
 
 
 def test_a_returned_track_that_had_not_been_found_is_processed(
-    db: Database, track: Callable[..., Path], tmp_path: Path
+    db: Database, settings: Settings, track: Callable[..., Path], tmp_path: Path
 ) -> None:
     path = track("flac", "album/01.flac")
     saved = tmp_path / "saved.flac"
     (track_id,) = scan(db, [tmp_path / "album"]).to_process
     shutil.move(path, saved)
-    assert process_batch([track_id])["error"] == 1
+    assert run_batch(db, settings, [track_id])["error"] == 1
     assert outcomes(db)[str(path)] == (ERROR, "metadata: file not found")
     assert scan(db, [tmp_path / "album"]).missing == 1
     shutil.move(saved, path)
@@ -170,5 +175,5 @@ def test_a_returned_track_that_had_not_been_found_is_processed(
 
     assert (report.returned, report.to_process) == (1, [track_id])
     assert outcomes(db)[str(path)] == ("PENDING", None)
-    assert process_batch([track_id])["complete"] == 1
+    assert run_batch(db, settings, [track_id])["complete"] == 1
     assert outcomes(db)[str(path)] == (COMPLETE, None)

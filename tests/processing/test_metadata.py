@@ -116,10 +116,7 @@ def test_file_deleted_before_reading(track) -> None:
     path = track("mp3")
     path.unlink()
 
-    error = _error(path)
-
-    assert str(error) == "metadata: file not found"
-    assert not error.retryable
+    assert str(_error(path)) == "metadata: file not found"
 
 
 def test_folder_named_like_a_track(tmp_path: Path) -> None:

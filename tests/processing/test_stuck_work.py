@@ -23,7 +23,8 @@ from rq.serializers import JSONSerializer
 
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
-from mus_desktop.library.queries import count_unfinished, status_counts, unfinished_ids
+from mus_desktop.library.queries import status_counts
+from mus_desktop.library.transitions import count_unfinished, unfinished_ids
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.processing.service import import_paths, reconcile
 from tests.runtime.conftest import mus_env, run_mus, wait_until

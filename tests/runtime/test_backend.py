@@ -19,9 +19,10 @@ from redis import Redis
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database
 from mus_desktop.processing.queue import make_queue
+from mus_desktop.processing.rq_adapter import HEARTBEAT_SECONDS, worker_alive
 from mus_desktop.runtime.backend import start_backend
 from mus_desktop.runtime.broker import PrivateBroker, ping
-from mus_desktop.runtime.workers import HEARTBEAT_SECONDS, LocalWorkerPool, worker_alive
+from mus_desktop.runtime.workers import LocalWorkerPool
 from tests.broker_fixture import RunningServer
 from tests.runtime.conftest import (
     mus_env,

@@ -18,8 +18,8 @@ from redis import Redis
 
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
-from mus_desktop.processing.queue import make_queue
-from mus_desktop.runtime.broker import BrokerError, PrivateBroker, find_server_binary, ping
+from mus_desktop.processing.queue import BrokerError, make_queue
+from mus_desktop.runtime.broker import PrivateBroker, find_server_binary, ping
 from tests.runtime.conftest import mus_env, nothing_left_running, run_mus, wait_until
 from tests.runtime.jobs import enqueue_batch
 

@@ -1,0 +1,169 @@
+"""The identity rules: which track a file is, wherever it went.
+
+For every audio file a scan finds (docs/architecture.md, "Identity"):
+
+1. same path, same size and mtime: unchanged; nothing is written or queued;
+2. same path, other size or mtime: edited; back to PENDING;
+3. new path whose (device, inode) belongs to a track whose old path is gone,
+   confirmed by equal size: moved or renamed; the track keeps its id and data;
+4. new path otherwise: a new PENDING track. Once the batch job has its
+   content hash, a new track whose content equals a missing track's is that
+   track, moved across filesystems: the old id takes the new file over
+   (`merge_into_missing`);
+5. known path under a scanned root that was not found: marked missing, never
+   deleted; it comes back when its file does.
+
+A track found moved or back (3, 5) that ended in ERROR because its file could
+not be reached (renamed away while it was processed, say: "file not found") is
+queued again (`unreachable`); one whose content was at fault ("not an audio
+file") is not. The scanner applies the plan (scanner.py); the status each
+change leads to is the state machine's (transitions.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from mus_desktop.library.access import is_access_error
+from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track
+from mus_desktop.library.walk import FoundFile, WalkResult
+
+
+@dataclass
+class KnownTrack:
+    id: int
+    path: str
+    device: int | None
+    inode: int | None
+    size: int | None
+    mtime_ns: int | None
+    missing: bool
+    final: bool
+
+
+@dataclass
+class Plan:
+    inserts: list[FoundFile] = field(default_factory=list)
+    changed: list[tuple[KnownTrack, FoundFile]] = field(default_factory=list)
+    moved: list[tuple[KnownTrack, FoundFile]] = field(default_factory=list)
+    returned: list[tuple[KnownTrack, FoundFile]] = field(default_factory=list)
+    now_missing: list[KnownTrack] = field(default_factory=list)
+    unchanged: int = 0
+
+    def is_empty(self) -> bool:
+        return not (self.inserts or self.changed or self.moved or self.returned or self.now_missing)
+
+
+def load_known(session: Session) -> list[KnownTrack]:
+    rows = session.execute(
+        select(
+            Track.id,
+            Track.path,
+            Track.device,
+            Track.inode,
+            Track.size,
+            Track.mtime_ns,
+            Track.missing_since.is_not(None),
+            Track.processing_status.in_(FINAL_STATUSES),
+        )
+    )
+    return [KnownTrack(*row) for row in rows]
+
+
+def _under(path: str, folders: Sequence[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def plan(known: list[KnownTrack], walked: WalkResult) -> Plan:
+    plan = Plan()
+    by_path = {track.path: track for track in known}
+    by_inode: dict[tuple[int | None, int | None], list[KnownTrack]] = {}
+    for track in known:
+        by_inode.setdefault((track.device, track.inode), []).append(track)
+    claimed: set[int] = set()
+
+    for path, found in walked.files.items():
+        track = by_path.get(path)
+        if track is not None:
+            claimed.add(track.id)
+            same = track.size == found.size and track.mtime_ns == found.mtime_ns
+            if not same:
+                plan.changed.append((track, found))
+            elif track.missing or (track.device, track.inode) != (found.device, found.inode):
+                plan.returned.append((track, found))
+            else:
+                plan.unchanged += 1
+            continue
+        match = next(
+            (
+                candidate
+                for candidate in by_inode.get((found.device, found.inode), ())
+                if candidate.id not in claimed
+                and candidate.size == found.size
+                and candidate.path not in walked.files
+                and not os.path.lexists(candidate.path)
+            ),
+            None,
+        )
+        if match is not None:
+            claimed.add(match.id)
+            plan.moved.append((match, found))
+        else:
+            plan.inserts.append(found)
+
+    for track in known:
+        if (
+            track.id not in claimed
+            and not track.missing
+            and track.path not in walked.files
+            and _under(track.path, walked.roots)
+            and not _under(track.path, walked.unreadable)
+            and not os.path.lexists(track.path)
+        ):
+            plan.now_missing.append(track)
+    return plan
+
+
+def unreachable(session: Session) -> set[int]:
+    """Ids of the tracks in ERROR because their file could not be reached."""
+    rows = session.execute(
+        select(Track.id, Track.last_error_message).where(
+            Track.processing_status == ProcessingStatus.ERROR.value
+        )
+    )
+    return {track_id for track_id, message in rows if is_access_error(message)}
+
+
+def merge_into_missing(session: Session, by_hash: Mapping[str, int]) -> dict[int, int]:
+    """Rule 4, once content hashes are known: each new track of `by_hash` (content
+    hash -> track id) whose content equals a missing track's is that track,
+    moved across filesystems. The old id takes over the new file; the new row
+    goes. Returns {new id: old id} for the tracks merged; one query per call."""
+    if not by_hash:
+        return {}
+    missing = session.execute(
+        select(Track.content_hash, func.min(Track.id))
+        .where(Track.content_hash.in_(list(by_hash)), Track.missing_since.is_not(None))
+        .group_by(Track.content_hash)
+    ).all()
+    merged: dict[int, int] = {}
+    for digest, old_id in missing:
+        new_id = by_hash[digest]
+        if old_id == new_id:
+            continue
+        new = session.execute(
+            select(Track.path, Track.device, Track.inode).where(Track.id == new_id)
+        ).one()
+        session.execute(delete(Track).where(Track.id == new_id))
+        session.execute(
+            update(Track)
+            .where(Track.id == old_id)
+            .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
+        )
+        merged[new_id] = old_id
+    return merged

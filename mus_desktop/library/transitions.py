@@ -1,0 +1,240 @@
+"""Every change of a track's processing status: the state machine, in one module.
+
+    PENDING --metadata + hash--> METADATA_DONE --art--> ART_DONE --finish--> COMPLETE
+    PENDING, METADATA_DONE, ART_DONE --a stage fails for this file--> ERROR
+    any unfinished --its worker died three times with it alone--> ERROR
+    ERROR --retry--> METADATA_DONE if the art stage failed, else PENDING
+    any --its file changed, or was found again after an error about reaching it--> PENDING
+
+Who moves a track: the batch job (processing/pipeline.py) claims a batch,
+records each stage's outcomes, finishes it and gives up on a file that keeps
+killing its worker; the CLI and the window retry; reconcile selects the
+unfinished tracks to queue again; a scan (scanner.py, by identity.py's rules)
+sends a changed or found-again track back to PENDING. Every write is one
+`BEGIN IMMEDIATE` transaction per batch, not per track. See
+docs/architecture.md, "State machine".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.identity import merge_into_missing
+from mus_desktop.library.models import (
+    FINAL_STATUSES,
+    UNFINISHED_STATUSES,
+    ProcessingStatus,
+    Track,
+    utcnow,
+)
+
+# As stored: plain strings, the values of ProcessingStatus.
+PENDING = ProcessingStatus.PENDING.value
+METADATA_DONE = ProcessingStatus.METADATA_DONE.value
+ART_DONE = ProcessingStatus.ART_DONE.value
+COMPLETE = ProcessingStatus.COMPLETE.value
+ERROR = ProcessingStatus.ERROR.value
+
+ART_STAGE = "art"
+"""The stage after which a retry resumes at METADATA_DONE (failed_stage)."""
+
+
+@dataclass
+class ClaimedTrack:
+    """A track a batch job works on: where it is, and how far it got."""
+
+    id: int
+    path: str
+    status: str
+    attempts: int
+    """Batches that took it and did not finish it: one that died counts."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a stage failed for one track: `message` is what a person reads."""
+
+    track_id: int
+    stage: str
+    message: str
+
+
+def claim(db: Database, track_ids: Sequence[int]) -> list[ClaimedTrack]:
+    """The batch's unfinished tracks, with an attempt counted on each (a batch that
+    dies cannot count it afterwards)."""
+    with db.write() as session:
+        rows = session.execute(
+            select(Track.id, Track.path, Track.processing_status, Track.attempts).where(
+                Track.id.in_(list(track_ids)), Track.processing_status.not_in(FINAL_STATUSES)
+            )
+        ).all()
+        claimed = [ClaimedTrack(*row) for row in rows]
+        if claimed:
+            session.execute(
+                update(Track)
+                .where(Track.id.in_([track.id for track in claimed]))
+                .values(attempts=Track.attempts + 1)
+            )
+    return claimed
+
+
+def forget_attempts(db: Database, track_ids: Collection[int]) -> None:
+    """Start counting the attempts on these tracks again (split off into smaller jobs)."""
+    if track_ids:
+        with db.write() as session:
+            session.execute(update(Track).where(Track.id.in_(list(track_ids))).values(attempts=0))
+
+
+def _bulk_update(session: Session, rows: list[dict[str, object]]) -> None:
+    """UPDATE by primary key for many rows in one executemany per shape."""
+    if rows:
+        session.execute(update(Track), rows)
+
+
+def _record_failures(session: Session, failures: Sequence[Failure]) -> None:
+    now = utcnow()
+    _bulk_update(
+        session,
+        [
+            {
+                "id": failure.track_id,
+                "processing_status": ERROR,
+                "last_error_message": failure.message,
+                "failed_stage": failure.stage,
+                "attempts": 0,
+                "updated_at": now,
+            }
+            for failure in failures
+        ],
+    )
+
+
+def give_up(db: Database, failure: Failure) -> None:
+    """ERROR for a track whose stage never reported (its worker kept dying)."""
+    with db.write() as session:
+        _record_failures(session, [failure])
+
+
+def record_metadata(
+    db: Database, done: Mapping[int, Mapping[str, object]], failures: Sequence[Failure]
+) -> dict[int, int]:
+    """The metadata stage's outcomes for a batch, in one transaction: each track of
+    `done` (id -> its tags, properties, `content_hash`, size and mtime) to
+    METADATA_DONE, each of `failures` to ERROR.
+
+    A track whose content hash equals a missing track's is merged into it
+    (identity rule 4): returns {new id: old id} for those, whose results went
+    to the old id.
+    """
+    now = utcnow()
+    with db.write() as session:
+        _record_failures(session, failures)
+        by_hash = {str(fields["content_hash"]): track_id for track_id, fields in done.items()}
+        merged = merge_into_missing(session, by_hash)
+        _bulk_update(
+            session,
+            [
+                {
+                    "id": merged.get(track_id, track_id),
+                    **fields,
+                    "processing_status": METADATA_DONE,
+                    "last_error_message": None,
+                    "failed_stage": None,
+                    "updated_at": now,
+                }
+                for track_id, fields in done.items()
+            ],
+        )
+    return merged
+
+
+def record_art(
+    db: Database, done: Mapping[int, tuple[str, str] | None], failures: Sequence[Failure]
+) -> None:
+    """The art stage's outcomes for a batch, in one transaction: each track of `done`
+    (id -> (thumbnail key, source) of its cover, or None: it has none) to
+    ART_DONE, each of `failures` to ERROR."""
+    now = utcnow()
+    with db.write() as session:
+        _record_failures(session, failures)
+        _bulk_update(
+            session,
+            [
+                {
+                    "id": track_id,
+                    "artwork_hash": art[0] if art else None,
+                    "artwork_source": art[1] if art else None,
+                    "processing_status": ART_DONE,
+                    "updated_at": now,
+                }
+                for track_id, art in done.items()
+            ],
+        )
+
+
+def finish(db: Database, track_ids: Collection[int]) -> None:
+    """ART_DONE to COMPLETE, their attempts forgotten."""
+    if not track_ids:
+        return
+    with db.write() as session:
+        session.execute(
+            update(Track)
+            .where(Track.id.in_(list(track_ids)), Track.processing_status == ART_DONE)
+            .values(processing_status=COMPLETE, attempts=0, updated_at=utcnow())
+        )
+
+
+def reset_for_retry(db: Database, track_ids: Sequence[int] | None) -> list[int]:
+    """Put errored tracks (all of them when `track_ids` is None) back at the stage
+    that failed; returns their ids, for the caller to queue."""
+    with db.write() as session:
+        query = select(Track.id).where(Track.processing_status == ERROR)
+        if track_ids is not None:
+            query = query.where(Track.id.in_(list(track_ids)))
+        ids = list(session.scalars(query.order_by(Track.id)))
+        if ids:
+            session.execute(
+                update(Track)
+                .where(Track.id.in_(ids))
+                .values(
+                    processing_status=case(
+                        (Track.failed_stage == ART_STAGE, METADATA_DONE),
+                        else_=PENDING,
+                    ),
+                    last_error_message=None,
+                    failed_stage=None,
+                    attempts=0,
+                )
+            )
+    return ids
+
+
+def pending_again() -> dict[str, object]:
+    """The values that send a track back to PENDING: its file changed, or it was found
+    again after an error about reaching it. For the scanner's bulk UPDATEs."""
+    return {
+        "processing_status": PENDING,
+        "failed_stage": None,
+        "last_error_message": None,
+        "attempts": 0,
+    }
+
+
+# Present tracks that are not in a final state: what reconcile queues again when no
+# job holds them. A positive IN, not NOT IN, so that SQLite can use the status index.
+_UNFINISHED = (Track.processing_status.in_(UNFINISHED_STATUSES), Track.missing_since.is_(None))
+
+
+def unfinished_ids(db: Database) -> list[int]:
+    with db.read() as session:
+        return list(session.scalars(select(Track.id).where(*_UNFINISHED).order_by(Track.id)))
+
+
+def count_unfinished(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(Track).where(*_UNFINISHED)) or 0)
