@@ -30,8 +30,12 @@ import soundfile as sf
 from mutagen.flac import Picture
 from mutagen.id3 import APIC, ID3, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK
 from mutagen.mp4 import MP4Cover
+from redis import Redis
+from rq import Queue
 
+from mus_desktop.config import Settings
 from mus_desktop.processing.errors import StageError
+from mus_desktop.processing.queue import make_queue
 
 NOBODY = 65534
 
@@ -233,3 +237,12 @@ def _outcome(work: Callable[[], object]) -> str:
     except StageError as error:
         return str(error)
     return "ok"
+
+
+@pytest.fixture
+def queue(broker_settings: Settings) -> Iterator[Queue]:
+    """This library's queue on the test broker."""
+    assert broker_settings.redis_url
+    connection = Redis.from_url(broker_settings.redis_url)
+    yield make_queue(connection, broker_settings)
+    connection.close()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -31,14 +30,6 @@ from tools.audiogen import make_cover, make_library
 
 COMPLETE = ProcessingStatus.COMPLETE.value
 ERROR = ProcessingStatus.ERROR.value
-
-
-@pytest.fixture
-def queue(broker_settings: Settings) -> Iterator[Queue]:
-    assert broker_settings.redis_url
-    connection = Redis.from_url(broker_settings.redis_url)
-    yield make_queue(connection, broker_settings)
-    connection.close()
 
 
 def worker_command(*extra: str) -> list[str]:

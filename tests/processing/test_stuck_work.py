@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis import Redis
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -25,18 +24,9 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.queries import status_counts
 from mus_desktop.library.transitions import count_unfinished, unfinished_ids
-from mus_desktop.processing.queue import make_queue
 from mus_desktop.processing.service import import_paths, reconcile
 from tests.runtime.conftest import mus_env, run_mus, wait_until
 from tools.audiogen import make_library
-
-
-@pytest.fixture
-def queue(broker_settings: Settings) -> Iterator[Queue]:
-    assert broker_settings.redis_url
-    connection = Redis.from_url(broker_settings.redis_url)
-    yield make_queue(connection, broker_settings)
-    connection.close()
 
 
 @pytest.fixture

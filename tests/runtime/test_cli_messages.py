@@ -12,7 +12,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -180,10 +181,9 @@ def test_doctor_fails_when_the_configured_broker_does_not_answer(
     assert "answers:     no (no server socket" in result.stdout
 
 
-def test_import_wait_without_workers_says_what_it_waits_for(
-    broker_settings: Settings, tmp_path: Path
-) -> None:
-    music = tmp_path / "music"
+@contextmanager
+def _import_waiting_for_a_worker(music: Path) -> Iterator[subprocess.Popen[str]]:
+    """`mus import MUSIC --wait` with no worker, once it says it waits for one."""
     music.mkdir()
     (music / "a.mp3").write_bytes(b"recorded, never processed: no worker runs")
     process = subprocess.Popen(
@@ -195,41 +195,33 @@ def test_import_wait_without_workers_says_what_it_waits_for(
     )
     try:
         assert process.stderr is not None
-        deadline = time.monotonic() + 60
-        line = ""
-        while "MUS_WORKERS=0" not in line and time.monotonic() < deadline:
-            line = process.stderr.readline()
-        assert "starts no worker here and none is running" in line
+        line = process.stderr.readline()
+        assert "MUS_WORKERS=0 starts no worker here and none is running" in line, line
+        yield process
     finally:
+        process.kill()
+        process.wait()
+
+
+def test_import_wait_without_workers_says_what_it_waits_for(
+    broker_settings: Settings, tmp_path: Path
+) -> None:
+    with _import_waiting_for_a_worker(tmp_path / "music") as process:
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        assert process.wait(timeout=60) == 128 + signal.SIGTERM
 
 
 def test_the_private_broker_killed_during_import_wait_is_one_line(
     private_settings: Settings, tmp_path: Path
 ) -> None:
-    music = tmp_path / "music"
-    music.mkdir()
-    (music / "a.mp3").write_bytes(b"recorded, never processed: no worker runs")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mus_desktop", "import", str(music), "--wait"],
-        env=mus_env(MUS_WORKERS="0"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        assert "MUS_WORKERS=0" in process.stderr.readline()  # waiting, broker started
+    with _import_waiting_for_a_worker(tmp_path / "music") as process:
         pid = PrivateBroker(private_settings.runtime_dir, private_settings.log_dir).pid()
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
 
         status = process.wait(timeout=60)
+        assert process.stderr is not None
         stderr = process.stderr.read()
-    finally:
-        process.kill()
-        process.wait()
 
     assert status == 1
     assert "the broker failed" in _one_line(stderr)
