@@ -107,6 +107,7 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     the fork.
     """
     with _imports_without_gc():
+        from mus_desktop.library.models import ProcessingStatus
         from mus_desktop.library.queries import errored_tracks, status_counts
         from mus_desktop.library.scanner import scan
         from mus_desktop.library.transitions import count_unfinished
@@ -140,7 +141,8 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
             )
         _wait_until_final(db, backend, settings)
     counts = status_counts(db)
-    print(", ".join(f"{counts[key]} {key.lower()}" for key in ("COMPLETE", "ERROR", "missing")))
+    shown = (ProcessingStatus.COMPLETE.value, ProcessingStatus.ERROR.value, "missing")
+    print(", ".join(f"{counts[key]} {key.lower()}" for key in shown))
     _print_errored(errored_tracks(db, among=report.to_process))
     return 0
 

@@ -40,6 +40,7 @@ from redis import exceptions as redis_errors
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from mus_desktop.processes import is_running
 from mus_desktop.processing.queue import BrokerError
 
 ServerKind = Literal["dragonfly", "valkey", "redis"]
@@ -192,12 +193,11 @@ def _serves(pid: int, socket_path: Path) -> bool:
             return False  # our own child, which had exited: now reaped
     except ChildProcessError:
         pass  # not our child: its own parent (or init) reaps it
+    if not is_running(pid):
+        return False
     try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return str(socket_path) in " ".join(process.cmdline())
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return str(socket_path) in " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:  # gone meanwhile, or not ours to inspect: not our server
         return False
 
 
