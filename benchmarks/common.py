@@ -96,7 +96,7 @@ def ensure_library(ctx: Context) -> None:
 
 
 def audio_files(root: Path) -> list[Path]:
-    from mus_desktop.library.scanner import is_audio_name
+    from mus_desktop.library.walk import is_audio_name
 
     return sorted(
         Path(folder, name)
