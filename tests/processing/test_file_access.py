@@ -24,7 +24,7 @@ from mus_desktop.processing.pipeline import run_batch
 from mus_desktop.processing.service import import_paths
 from tools.audiogen import make_cover, make_library
 
-from .test_end_to_end import queue, run_burst_workers, tracks_by_path  # noqa: F401
+from .test_end_to_end import run_burst_workers, tracks_by_path
 
 COMPLETE = "COMPLETE"
 ERROR = "ERROR"
@@ -125,7 +125,7 @@ def test_covers_and_tracks_that_are_not_regular_files(
 
 def test_tracks_renamed_away_while_queued_are_queued_again_when_found(
     db: Database,
-    queue: Queue,  # noqa: F811 (the fixture imported above)
+    queue: Queue,
     broker_settings: Settings,
     tmp_path: Path,
 ) -> None:
@@ -177,3 +177,30 @@ def test_a_returned_track_that_had_not_been_found_is_processed(
     assert outcomes(db)[str(path)] == ("PENDING", None)
     assert run_batch(db, settings, [track_id])["complete"] == 1
     assert outcomes(db)[str(path)] == (COMPLETE, None)
+
+
+def test_a_track_unreached_while_processed_is_queued_when_its_file_is_there_again(
+    db: Database, settings: Settings, track: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Its folder was away (a disk mounted late) while it was processed, and is back
+    before any scan saw it missing: same path, size and mtime, yet not unchanged."""
+    album = tmp_path / "album"
+    path = track("flac", "album/01.flac")
+    noise = album / "noise.flac"
+    noise.write_bytes(b"not audio at all" * 64)
+    scan(db, [album])
+    with db.read() as session:
+        ids = dict(session.execute(select(Track.path, Track.id)).all())
+    good, bad = ids[str(path)], ids[str(noise)]
+    assert run_batch(db, settings, [bad])["error"] == 1  # its content: stays ERROR
+    away = tmp_path / "away"
+    album.rename(away)
+    assert run_batch(db, settings, [good])["error"] == 1
+    away.rename(album)
+
+    report = scan(db, [album])
+
+    assert (report.returned, report.unchanged, report.to_process) == (1, 1, [good])
+    assert run_batch(db, settings, [good])["complete"] == 1
+    assert outcomes(db)[str(path)] == (COMPLETE, None)
+    assert outcomes(db)[str(noise)][0] == ERROR
