@@ -13,11 +13,12 @@ For every audio file a scan finds (docs/architecture.md, "Identity"):
 5. known path under a scanned root that was not found: marked missing, never
    deleted; it comes back when its file does.
 
-A track found moved or back (3, 5) that ended in ERROR because its file could
-not be reached (renamed away while it was processed, say: "file not found") is
-queued again (`unreachable`); one whose content was at fault ("not an audio
-file") is not. The scanner applies the plan (scanner.py); the status each
-change leads to is the state machine's (transitions.py).
+A track in ERROR because its file could not be reached (renamed away while it
+was processed, say: "file not found") is queued again when a scan finds its
+file, moved, back, or where it was all along (`KnownTrack.unreached`); one
+whose content was at fault ("not an audio file") is not. The scanner applies
+the plan (scanner.py); the status each change leads to is the state machine's
+(transitions.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.access import is_access_error
@@ -44,6 +45,8 @@ class KnownTrack:
     mtime_ns: int | None
     missing: bool
     final: bool
+    unreached: bool
+    """In ERROR because its file could not be reached (see access.is_access_error)."""
 
 
 @dataclass
@@ -70,9 +73,12 @@ def load_known(session: Session) -> list[KnownTrack]:
             Track.mtime_ns,
             Track.missing_since.is_not(None),
             Track.processing_status.in_(FINAL_STATUSES),
+            case(
+                (Track.processing_status == ProcessingStatus.ERROR.value, Track.last_error_message)
+            ),
         )
     )
-    return [KnownTrack(*row) for row in rows]
+    return [KnownTrack(*row[:-1], unreached=is_access_error(row[-1])) for row in rows]
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:
@@ -94,7 +100,11 @@ def plan(known: list[KnownTrack], walked: WalkResult) -> Plan:
             same = track.size == found.size and track.mtime_ns == found.mtime_ns
             if not same:
                 plan.changed.append((track, found))
-            elif track.missing or (track.device, track.inode) != (found.device, found.inode):
+            elif (
+                track.missing
+                or track.unreached
+                or (track.device, track.inode) != (found.device, found.inode)
+            ):
                 plan.returned.append((track, found))
             else:
                 plan.unchanged += 1
@@ -127,16 +137,6 @@ def plan(known: list[KnownTrack], walked: WalkResult) -> Plan:
         ):
             plan.now_missing.append(track)
     return plan
-
-
-def unreachable(session: Session) -> set[int]:
-    """Ids of the tracks in ERROR because their file could not be reached."""
-    rows = session.execute(
-        select(Track.id, Track.last_error_message).where(
-            Track.processing_status == ProcessingStatus.ERROR.value
-        )
-    )
-    return {track_id for track_id, message in rows if is_access_error(message)}
 
 
 def merge_into_missing(session: Session, by_hash: Mapping[str, int]) -> dict[int, int]:

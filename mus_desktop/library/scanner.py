@@ -21,7 +21,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.identity import Plan, load_known, plan, unreachable
+from mus_desktop.library.identity import Plan, load_known, plan
 from mus_desktop.library.models import Track, utcnow
 from mus_desktop.library.transitions import pending_again
 from mus_desktop.library.walk import FoundFile, walk
@@ -93,16 +93,15 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
         report.to_process.extend(track.id for track, _ in plan.changed)
     relocated = plan.moved + plan.returned
     if relocated:
-        errored = unreachable(session) if any(track.final for track, _ in relocated) else set()
         session.execute(
             update(Track),
             [
-                {"id": track.id, **file_fields(found), **(pending if track.id in errored else {})}
+                {"id": track.id, **file_fields(found), **(pending if track.unreached else {})}
                 for track, found in relocated
             ],
         )
         report.to_process.extend(
-            track.id for track, _ in relocated if not track.final or track.id in errored
+            track.id for track, _ in relocated if not track.final or track.unreached
         )
     if plan.now_missing:
         session.execute(
