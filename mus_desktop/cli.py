@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mus_desktop.config import ConfigError, Settings, load_settings
-from mus_desktop.terminal import printable
+from mus_desktop.terminal import one_line, printable
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
@@ -430,8 +430,10 @@ def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int]
         return describe_database_error(exc, database)
     redis_errors = sys.modules.get("redis.exceptions")
     if redis_errors is not None and isinstance(exc, redis_errors.RedisError):
-        words = " ".join(str(exc).split())
-        return f"the broker failed ({words}); nothing recorded is lost: run this again later", 1
+        return (
+            f"the broker failed ({one_line(exc)}); nothing recorded is lost: run this again later",
+            1,
+        )
     queue = sys.modules.get("mus_desktop.processing.queue")
     if queue is not None and isinstance(exc, queue.BrokerUnreachable):
         return f"{exc}; the tracks stay recorded and are processed once it is back", 1

@@ -14,6 +14,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from mus_desktop.terminal import one_line
+
 
 class DiskFullError(RuntimeError):
     """The library database's disk is full: no write can succeed until space is freed."""
@@ -89,7 +91,7 @@ def describe_database_error(exc: BaseException, db_path: Path | str) -> tuple[st
     if is_disk_full(exc, db_path):
         return disk_full_message(db_path), 1
     cause = getattr(exc, "orig", None) or exc
-    words = " ".join(str(cause).split())
+    words = one_line(cause)
     code = sqlite_code(exc)
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return (

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from mus_desktop.library.access import is_access_error
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track
+from mus_desktop.library.paths import is_within
 from mus_desktop.library.walk import FoundFile, WalkResult
 
 
@@ -82,7 +83,7 @@ def load_known(session: Session) -> list[KnownTrack]:
 
 
 def _under(path: str, folders: Sequence[str]) -> bool:
-    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+    return any(is_within(path, folder) for folder in folders)
 
 
 def plan(known: list[KnownTrack], walked: WalkResult) -> Plan:

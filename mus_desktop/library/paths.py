@@ -30,6 +30,12 @@ class FsPath(TypeDecorator[str]):
         return os.fsdecode(value)
 
 
+def is_within(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or lies under it (by name: resolve both first
+    where symlinks matter)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def display_path(path: str) -> str:
     """A readable form of a path; undecodable bytes show as U+FFFD."""
     return os.fsencode(path).decode("utf-8", errors="replace")

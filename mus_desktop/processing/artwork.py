@@ -43,9 +43,10 @@ from mutagen.id3 import ID3
 from mutagen.mp4 import MP4Tags
 from PIL import Image, UnidentifiedImageError
 
-from mus_desktop.processing.errors import StageError, one_line, stage_error_from_os
+from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.files import MAX_COVER_BYTES, open_checked
 from mus_desktop.processing.metadata import open_audio
+from mus_desktop.terminal import one_line
 
 STAGE = "art"
 EMBEDDED = "embedded"

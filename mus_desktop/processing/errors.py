@@ -10,14 +10,7 @@ from __future__ import annotations
 import errno
 
 from mus_desktop.library.access import A_FOLDER, CANNOT_READ, NOT_FOUND, PERMISSION_DENIED
-
-_DETAIL_LIMIT = 200
-
-
-def one_line(text: object, limit: int = _DETAIL_LIMIT) -> str:
-    """`text` as a single line of at most `limit` characters."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+from mus_desktop.terminal import one_line
 
 
 class StageError(Exception):

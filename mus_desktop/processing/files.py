@@ -28,12 +28,11 @@ from pathlib import Path
 from types import TracebackType
 
 from mus_desktop.library.access import (
-    A_FOLDER,
     NOT_A_REGULAR_FILE,
     OUTSIDE_MUSIC_FOLDERS,
     file_type,
 )
-from mus_desktop.library.paths import display_path
+from mus_desktop.library.paths import display_path, is_within
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 
 MAX_AUDIO_BYTES = 16 * 1024**3
@@ -95,7 +94,7 @@ def open_checked(
     flags = os.O_RDONLY | os.O_NONBLOCK
     if roots:
         target = os.path.realpath(target)
-        if not any(_is_within(target, root) for root in roots):
+        if not any(is_within(target, root) for root in roots):
             kind = f"{subject} is {OUTSIDE_MUSIC_FOLDERS}" if subject else OUTSIDE_MUSIC_FOLDERS
             raise StageError(stage, kind, display_path(target))
         flags |= os.O_NOFOLLOW
@@ -105,8 +104,6 @@ def open_checked(
         raise stage_error_from_os(stage, exc, subject) from exc
     try:
         st = os.fstat(file.fileno())
-        if stat.S_ISDIR(st.st_mode):
-            raise StageError(stage, f"{subject or 'path'} is {A_FOLDER}")
         if not stat.S_ISREG(st.st_mode):
             kind = f"{subject} is {NOT_A_REGULAR_FILE}" if subject else NOT_A_REGULAR_FILE
             raise StageError(stage, kind, file_type(st.st_mode))
@@ -123,7 +120,3 @@ def open_checked(
         file.close()
         raise
     return CheckedFile(file, st.st_size, st.st_mtime_ns)
-
-
-def _is_within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)

@@ -21,7 +21,6 @@ the size fstat gave when it was opened.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from blake3 import blake3
@@ -33,12 +32,13 @@ from mus_desktop.processing.metadata import open_track_file
 _CHUNK = 256 * 1024
 
 
-def content_hash(path: str | Path, roots: Sequence[str] = ()) -> str:
-    """BLAKE3 hex digest (64 characters) of the bytes of the file at `path`.
+def content_hash(path: str | Path) -> str:
+    """BLAKE3 hex digest (64 characters) of the bytes of the file at `path` (the
+    batch job hashes the file it has open already: `hash_file`).
 
     Raises StageError("metadata", ...) when the file cannot be read.
     """
-    with open_track_file(path, roots) as checked:
+    with open_track_file(path) as checked:
         return hash_file(checked)
 
 

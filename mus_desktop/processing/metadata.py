@@ -47,8 +47,9 @@ from mutagen.trueaudio import TrueAudio
 from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
-from mus_desktop.processing.errors import StageError, one_line, stage_error_from_os
+from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.files import MAX_AUDIO_BYTES, CheckedFile, open_checked
+from mus_desktop.terminal import one_line
 
 STAGE = "metadata"
 

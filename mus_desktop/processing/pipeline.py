@@ -128,7 +128,8 @@ def prepare_worker(settings: Settings) -> None:
     of this takes the write lock, so a worker starting beside a running scan
     does not wait for it. The connection used here is closed again, because
     SQLite connections must not cross a fork. A database that cannot be
-    opened is left for the jobs to report.
+    opened is logged and left for the jobs to report (`mus worker` has refused
+    one already, in one line: cli.cmd_worker).
     """
     global _prepared
     _prepared = settings

@@ -39,6 +39,7 @@ from rq.utils import now as rq_now
 
 from mus_desktop.processes import end_with_parent, is_running
 from mus_desktop.processing.queue import JOB_FUNCTION
+from mus_desktop.terminal import one_line
 
 HEARTBEAT_SECONDS = 5
 """How often a worker tells the broker it is alive, idle or busy: a worker whose
@@ -134,8 +135,9 @@ class ReconnectingRetry(Retry):
                 failures += 1
                 if self.lost_at is None:
                     self.lost_at = time.monotonic()
-                    reason = " ".join(str(error).split())
-                    log.warning("the broker does not answer (%s): retrying until it does", reason)
+                    log.warning(
+                        "the broker does not answer (%s): retrying until it does", one_line(error)
+                    )
                 time.sleep(self._waits.compute(failures))
 
 

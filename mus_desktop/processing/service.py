@@ -150,10 +150,7 @@ def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
     try:
         in_flight = work_in_flight(queue)
         lost = sorted(set(unfinished_ids(db)) - in_flight.track_ids)
-    except RedisError as exc:
-        raise BrokerUnreachable(str(exc)) from exc
-    enqueue(queue, lost, settings)
-    try:
+        enqueue(queue, lost, settings)
         forget_abandoned(queue, in_flight.abandoned, FAILURE_TTL)
     except RedisError as exc:
         raise BrokerUnreachable(str(exc)) from exc

@@ -42,6 +42,7 @@ from redis.retry import Retry
 
 from mus_desktop.processes import is_running
 from mus_desktop.processing.queue import BrokerError
+from mus_desktop.terminal import one_line
 
 ServerKind = Literal["dragonfly", "valkey", "redis"]
 
@@ -167,19 +168,12 @@ def ping(url: str, timeout: float = 1.0) -> str | None:
     except redis_errors.ResponseError as exc:
         return str(exc)
     except (redis_errors.InvalidResponse, redis_errors.DataError) as exc:
-        return f"not a Redis-protocol server at {where} ({_one_line(exc)})"
+        return f"not a Redis-protocol server at {where} ({one_line(exc, 120)})"
     except redis_errors.RedisError as exc:
-        return f"{_one_line(exc)} ({where})"
+        return f"{one_line(exc, 120)} ({where})"
     finally:
         client.close()
     return None
-
-
-def _one_line(exc: BaseException, limit: int = 120) -> str:
-    """An exception's message on one line, cut to `limit` characters: a server that
-    is not Redis gets its first bytes quoted in redis-py's message, whatever they are."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _serves(pid: int, socket_path: Path) -> bool:
@@ -193,10 +187,9 @@ def _serves(pid: int, socket_path: Path) -> bool:
             return False  # our own child, which had exited: now reaped
     except ChildProcessError:
         pass  # not our child: its own parent (or init) reaps it
-    if not is_running(pid):
-        return False
     try:
-        return str(socket_path) in " ".join(psutil.Process(pid).cmdline())
+        process = psutil.Process(pid)
+        return is_running(process) and str(socket_path) in " ".join(process.cmdline())
     except psutil.Error:  # gone meanwhile, or not ours to inspect: not our server
         return False
 

@@ -36,7 +36,7 @@ def leave_fork_server() -> None:
     The fork server exits once every copy of that pipe's write end is closed,
     and multiprocessing hands one to each process it forks, so the workers kept
     it running after the window was killed, and it them (they end with it, see
-    workers.end_with_parent). A worker starts no process through the fork
+    processes.end_with_parent). A worker starts no process through the fork
     server, which is all the copy is for. Relies on CPython's
     `multiprocessing.forkserver._forkserver._forkserver_alive_fd` (3.8 to
     3.13); a no-op where it is missing, or unset (a worker forked by

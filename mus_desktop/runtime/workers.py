@@ -26,7 +26,6 @@ docs/architecture.md, "Processes".
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import os
 import signal
@@ -51,9 +50,6 @@ STOP_POLL_SECONDS = 0.02
 _LOADED_BY = os.getpid()
 """The process that imported this module: the one that forks pool workers, that
 is `mus import --wait` itself or the fork server (which preloads this module)."""
-
-log = logging.getLogger("rq.worker")
-"""RQ's worker logger, which `Worker.work` sets up: our lines read like its own."""
 
 
 def _broker_for_worker(settings: Settings) -> tuple[str, PrivateBroker | None]:
@@ -106,7 +102,7 @@ def _work(url: str, settings: Settings, *, burst: bool) -> int:
         if not retry.stopping:
             raise
         # Stopping with the broker gone: the registration it could not remove expires.
-        log.warning("Worker %s: stopped without the broker (%s)", worker.name, exc)
+        worker.log.warning("Worker %s: stopped without the broker (%s)", worker.name, exc)
     return 0
 
 

@@ -25,7 +25,7 @@ from rq.utils import now
 
 from mus_desktop.config import Settings
 from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
-from mus_desktop.processing.rq_adapter import MusJob, MusWorker, ReconnectingRetry
+from mus_desktop.processing.rq_adapter import MusJob, MusWorker, ReconnectingRetry, RefusedJob
 
 
 def _parameters(function: Callable[..., object]) -> list[str]:
@@ -87,7 +87,7 @@ def test_a_refused_job_fails_before_its_function_is_imported(
             queue.enqueue(JOB_FUNCTION, []).id, connection=connection, serializer=JSONSerializer
         )
 
-        with pytest.raises(Exception, match=r"refused to run 'os\.system'"):
+        with pytest.raises(RefusedJob, match=r"refused to run 'os\.system'"):
             _ = foreign.func
         assert callable(ours.func)
 

@@ -21,7 +21,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from mus_desktop.config import Settings
-from mus_desktop.processing.queue import make_queue
+from mus_desktop.processing.queue import JOB_FUNCTION, make_queue
 from mus_desktop.runtime.broker import PrivateBroker, ping
 from tests.broker_fixture import start_test_server
 from tests.runtime.conftest import (
@@ -82,19 +82,20 @@ def test_burst_worker_runs_a_mus_job_and_exits(
 
 
 def test_a_pickled_job_is_not_executed(settings: Settings, redis_url: str, tmp_path: Path) -> None:
-    pickled_marker = tmp_path / "pickled-ran"
+    """Even one naming mus's own job function: only the serializer can refuse it."""
     tracks = recorded_tracks(settings, tmp_path / "music")
+    pickled_tracks = recorded_tracks(settings, tmp_path / "pickled")
     with Redis.from_url(redis_url) as client:
         queue = make_queue(client, settings)
         pickled = Queue(queue.name, connection=client).enqueue(  # RQ's default: pickle
-            "tests.runtime.jobs.touch", str(pickled_marker)
+            JOB_FUNCTION, pickled_tracks
         )
         enqueue_batch(queue, tracks)
 
         result = run_mus("worker", "--burst", env=mus_env(MUS_REDIS_URL=redis_url))
 
         assert result.returncode == 0, result.stderr
-        assert not pickled_marker.exists()
+        assert statuses(settings, pickled_tracks) == ["PENDING"]
         assert pickled.id in FailedJobRegistry(queue=queue).get_job_ids()
         assert statuses(settings, tracks) == ["COMPLETE"]  # the worker went on to the next job
 
