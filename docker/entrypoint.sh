@@ -56,6 +56,9 @@ to_bytes() {
     echo $((number * unit))
 }
 
+# Dragonfly's own defaults are a thread per CPU and 80% of the memory, and it refuses
+# to start with less than 256 MiB per thread: both are set (supervisord.conf names them).
+: "${MUS_BROKER_THREADS:=2}"
 case "${MUS_BROKER_AUTOSTART:-true}" in
 true | yes | on | 1)
     case "$MUS_BROKER_PASSWORD" in
@@ -64,9 +67,6 @@ true | yes | on | 1)
     esac
     mkdir -p "$MUS_BROKER_DIR"
 
-    # Dragonfly's own defaults are a thread per CPU and 80% of the memory, and
-    # it refuses to start with less than 256 MiB per thread: set both.
-    : "${MUS_BROKER_THREADS:=2}"
     case "$MUS_BROKER_THREADS" in
     "" | *[!0-9]* | 0*) fail "MUS_BROKER_THREADS=$MUS_BROKER_THREADS: use a whole number, 1 or more" ;;
     esac
@@ -93,7 +93,7 @@ true | yes | on | 1)
     ;;
 esac
 # supervisord.conf names these even when the broker runs elsewhere.
-export MUS_BROKER_THREADS="${MUS_BROKER_THREADS:-2}"
+export MUS_BROKER_THREADS
 export MUS_BROKER_MAXMEMORY="${MUS_BROKER_MAXMEMORY:-0}"
 
 : "${MUS_STOP_WAIT_SECS:=$((${MUS_JOB_TIMEOUT:-600} + 60))}"

@@ -54,19 +54,20 @@ class RunningServer:
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
-def start_test_server(tmp_dir: Path) -> RunningServer:
-    """Start a throwaway server logging to `tmp_dir`; its socket lives in a short /tmp folder.
+def start_test_server(tmp_dir: Path, socket_dir: Path | None = None) -> RunningServer:
+    """Start a throwaway server logging to `tmp_dir`; its socket lives in a short /tmp folder
+    (`socket_dir`, to start one again where another was).
 
     (pytest's tmp paths can exceed the 104-byte limit of a unix socket path.)
     """
     kind, binary = find_server_binary()
-    socket_dir = Path(tempfile.mkdtemp(prefix="mus-test-", dir="/tmp"))
+    socket_dir = socket_dir or Path(tempfile.mkdtemp(prefix="mus-test-", dir="/tmp"))
     socket_path = socket_dir / "redis.sock"
     log_path = Path(tmp_dir) / "server.log"
     command = server_command(
         kind, binary, socket_path=socket_path, data_dir=socket_dir, persistent=False
     )
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )

@@ -13,6 +13,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from mus_desktop.config import Settings, load_settings
+from mus_desktop.library.engine import Database
+from mus_desktop.library.rows import ChangeFollower
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +52,11 @@ def window_factory(qtbot) -> Iterator:
     yield make
     for window in made:
         window.shutdown()
+
+
+@pytest.fixture
+def follower(db: Database) -> Iterator[ChangeFollower]:
+    """The watcher's reader: its own long-lived connection to the library."""
+    follower = ChangeFollower(db)
+    yield follower
+    follower.close()

@@ -3,10 +3,8 @@ followed through `ChangeFollower` as the window's watcher does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
-import pytest
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
@@ -17,14 +15,6 @@ from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.rows import ChangeFollower
 from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
-
-
-@pytest.fixture
-def follower(db: Database) -> Iterator[ChangeFollower]:
-    """The watcher's reader: its own long-lived connection to the library."""
-    follower = ChangeFollower(db)
-    yield follower
-    follower.close()
 
 
 def _model(follower: ChangeFollower) -> TrackTableModel:

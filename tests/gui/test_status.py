@@ -22,14 +22,10 @@ KINDS = {
 
 
 def test_plain_status_strings_from_the_database_find_the_enum_keyed_entries(
-    qapp, db: Database
+    qapp, db: Database, follower: ChangeFollower
 ) -> None:
     ids = {status: add_track(db, f"/music/{status.value}.flac", status.value) for status in KINDS}
-    follower = ChangeFollower(db)
-    try:
-        rows = {row.id: row for row in follower.load()}
-    finally:
-        follower.close()
+    rows = {row.id: row for row in follower.load()}
 
     for status, track_id in ids.items():
         plain = rows[track_id].status

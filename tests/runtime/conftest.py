@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.runtime.broker import PrivateBroker, find_server_binary, ping, server_command
-from tests.broker_fixture import RunningServer
+from mus_desktop.runtime.broker import PrivateBroker
+from tests.broker_fixture import RunningServer, start_test_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,21 +61,7 @@ def restart_test_server(server: RunningServer) -> RunningServer:
     broker restarting without its data; the caller stops the one returned."""
     server.process.terminate()
     server.process.wait(timeout=10)
-    kind, binary = find_server_binary()
-    command = server_command(
-        kind,
-        binary,
-        socket_path=Path(server.url.removeprefix("unix://")),
-        data_dir=server.socket_dir,
-        persistent=False,
-    )
-    with open(server.log_path, "ab") as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-        )
-    restarted = RunningServer(server.url, process, server.socket_dir, server.log_path)
-    wait_until(lambda: ping(restarted.url) is None, "the restarted server to answer")
-    return restarted
+    return start_test_server(server.log_path.parent, socket_dir=server.socket_dir)
 
 
 def mus_env(**extra: str) -> dict[str, str]:
