@@ -21,6 +21,15 @@ def instructions() -> list[tuple[str, str]]:
     return result
 
 
+def pip_installs() -> list[str]:
+    """The arguments of each `RUN` that runs `pip install`, from `pip install` on."""
+    return [
+        args.split("pip install", 1)[1].strip()
+        for keyword, args in instructions()
+        if keyword == "RUN" and "pip install" in args
+    ]
+
+
 def context_sources(args: str) -> list[str]:
     """The build-context paths one COPY's `args` take; none when it copies from a stage."""
     return [] if args.startswith("--from") else shlex.split(args)[:-1]

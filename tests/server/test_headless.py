@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.dockerfile import context_sources, instructions
+from tests.server.dockerfile import context_sources, instructions, pip_installs
 from tools.audiogen import make_library
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def _dockerfile_install_inputs() -> tuple[list[str], str]:
         if keyword == "COPY":
             sources += context_sources(args)
         if keyword == "RUN" and "pip install" in args:
-            return sources, args.split("pip install", 1)[1]
+            return sources, pip_installs()[0]
     raise AssertionError("the Dockerfile runs no pip install")
 
 
