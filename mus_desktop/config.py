@@ -32,6 +32,16 @@ class Settings:
     log_dir: Path
     music_roots: tuple[Path, ...] = ()
     """If set (MUS_MUSIC_ROOTS), workers open files under these folders only."""
+    watch: str = "auto"
+    """MUS_WATCH: auto (events, polling on network and virtual file systems),
+    events, polling or off."""
+    rescan_hours: int = 24
+    """MUS_RESCAN_HOURS: a full scan of every library folder this often (0: only at start)."""
+    poll_seconds: int = 30
+    """MUS_POLL_SECONDS: how often a polled library folder is looked at."""
+    watch_max_folders: int = 0
+    """MUS_WATCH_MAX_FOLDERS: at most this many folders watched by events, all library
+    folders together (0: as many as the kernel allows); past it, a folder is polled."""
 
     @property
     def thumbnail_dir(self) -> Path:
@@ -79,6 +89,18 @@ def _roots_var() -> tuple[Path, ...]:
     return roots
 
 
+WATCH_MODES = ("auto", "events", "polling", "off")
+
+
+def _choice_var(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
 def load_settings() -> Settings:
     """Read the settings; raises ConfigError naming the variable at fault."""
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, APP_ORG))
@@ -97,4 +119,8 @@ def load_settings() -> Settings:
         runtime_dir=_path_var("MUS_RUNTIME_DIR", runtime_default),
         log_dir=_path_var("MUS_LOG_DIR", log_default),
         music_roots=_roots_var(),
+        watch=_choice_var("MUS_WATCH", "auto", WATCH_MODES),
+        rescan_hours=_int_var("MUS_RESCAN_HOURS", 24, 0, 24 * 366),
+        poll_seconds=_int_var("MUS_POLL_SECONDS", 30, 1, 86400),
+        watch_max_folders=_int_var("MUS_WATCH_MAX_FOLDERS", 0, 0, 10_000_000),
     )

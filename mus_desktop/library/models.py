@@ -1,5 +1,5 @@
-"""The library's tables: Track, and the change counter and deleted-track record the
-window follows."""
+"""The library's tables: Track, the library folders, and the change counter and
+deleted-track record the window follows."""
 
 from __future__ import annotations
 
@@ -123,3 +123,31 @@ class DeletedTrack(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     change_seq: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+
+
+class WatchMode(str, Enum):
+    """How a library folder is followed (library/folders.py, watching/)."""
+
+    EVENTS = "events"
+    POLLING = "polling"
+    OFFLINE = "offline"
+
+
+class LibraryFolder(Base):
+    """A folder the library follows: scanned at every start of a watcher and
+    periodically, and watched in between. Library folders never nest: adding a
+    parent absorbs its children (library/folders.py)."""
+
+    __tablename__ = "library_folder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
+    added_at: Mapped[datetime] = mapped_column(
+        DateTime, nullable=False, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """The end of the last full scan of the folder."""
+    watch_mode: Mapped[str | None] = mapped_column(String(10))
+    """The WatchMode in force, as the last watcher set it; None: never watched."""
+    watch_error: Mapped[str | None] = mapped_column(Text)
+    """Why the folder is not followed by events (or at all), in a person's words."""

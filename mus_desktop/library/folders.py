@@ -1,0 +1,213 @@
+"""Library folders: the folders the library follows, as data.
+
+A library folder is recorded by `mus import FOLDER`, `mus folders add` or the
+window's Library Folders dialog, and forgotten by `mus folders remove` (which
+forgets its tracks, never a file). Library folders never nest: a folder inside
+one is already followed, and a parent takes the place of the folders inside it.
+
+A folder whose root is gone (an unplugged drive, an unmounted share) is
+*offline*: it is not scanned, so its tracks are not marked missing, and it
+comes back by itself when the root does. An empty root while the library
+knows tracks under it counts as gone too: an unmounted mount point is an empty
+folder, and taking it at its word would mark a whole disk's tracks missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+
+from mus_desktop.library.engine import Database
+from mus_desktop.library.models import LibraryFolder, Track, utcnow
+from mus_desktop.library.paths import display_path, is_within
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A library folder as recorded, with how many tracks it holds."""
+
+    id: int
+    path: str
+    added_at: datetime
+    last_scan_at: datetime | None
+    watch_mode: str | None
+    watch_error: str | None
+    tracks: int = 0
+    missing: int = 0
+
+
+@dataclass
+class AddReport:
+    """What `add_folders` did with each path it was given."""
+
+    added: list[str] = field(default_factory=list)
+    already: list[tuple[str, str]] = field(default_factory=list)
+    """(path, the library folder that holds it)."""
+    absorbed: list[tuple[str, str]] = field(default_factory=list)
+    """(a former library folder, the new one it is now part of)."""
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why): not a folder, cannot be read."""
+
+    def lines(self) -> list[str]:
+        """One line per path, for a person."""
+        return (
+            [f"added {display_path(path)}" for path in self.added]
+            + [
+                f"{display_path(path)} is already followed, inside {display_path(holder)}"
+                for path, holder in self.already
+            ]
+            + [
+                f"{display_path(child)} is now part of {display_path(parent)}"
+                for child, parent in self.absorbed
+            ]
+            + [f"{display_path(path)}: {why}" for path, why in self.refused]
+        )
+
+
+def normalized(path: str | Path) -> str:
+    """How a folder is recorded: absolute, without `..` or a trailing separator,
+    symlinks kept as given (a scan records tracks under the path it walked)."""
+    return os.path.normpath(os.path.abspath(os.fspath(path)))
+
+
+def under(folder: str) -> ColumnElement[bool]:
+    """Tracks whose path is `folder` or below it: a range of the path index (the
+    paths are bytes, and every path below `folder/` sorts before `folder0`)."""
+    prefix = folder.rstrip(os.sep) + os.sep
+    after = prefix[:-1] + chr(ord(os.sep) + 1)
+    return or_(Track.path == folder, and_(Track.path >= prefix, Track.path < after))
+
+
+def list_folders(db: Database) -> list[Folder]:
+    """The library folders, by path, with their track and missing counts."""
+    with db.read() as session:
+        rows = session.execute(select(LibraryFolder).order_by(LibraryFolder.path)).scalars().all()
+        folders = []
+        for row in rows:
+            tracks, missing = session.execute(
+                select(func.count(), func.count(Track.missing_since)).where(under(row.path))
+            ).one()
+            folders.append(
+                Folder(
+                    row.id,
+                    row.path,
+                    row.added_at,
+                    row.last_scan_at,
+                    row.watch_mode,
+                    row.watch_error,
+                    int(tracks),
+                    int(missing),
+                )
+            )
+    return folders
+
+
+def folder_paths(db: Database) -> list[str]:
+    with db.read() as session:
+        return list(session.scalars(select(LibraryFolder.path).order_by(LibraryFolder.path)))
+
+
+def add_folders(db: Database, paths: Iterable[str | Path]) -> AddReport:
+    """Record folders as library folders. A folder inside a library folder is
+    left as it is; one that holds library folders takes their place."""
+    report = AddReport()
+    candidates: list[str] = []
+    for given in paths:
+        path = normalized(given)
+        if not os.path.isdir(path):
+            why = "no such folder" if not os.path.lexists(path) else "not a folder"
+            report.refused.append((path, why))
+        elif path not in candidates:
+            candidates.append(path)
+    if not candidates:
+        return report
+    with db.write() as session:
+        known = list(session.scalars(select(LibraryFolder.path)))
+        # Parents first, so that a parent given with its child absorbs it.
+        for path in sorted(candidates, key=len):
+            holder = next((folder for folder in known if is_within(path, folder)), None)
+            if holder is not None:
+                report.already.append((path, holder))
+                continue
+            children = [folder for folder in known if is_within(folder, path)]
+            if children:
+                session.execute(delete(LibraryFolder).where(LibraryFolder.path.in_(children)))
+                known = [folder for folder in known if folder not in children]
+                report.absorbed.extend((child, path) for child in children)
+            session.add(LibraryFolder(path=path, added_at=utcnow()))
+            known.append(path)
+            report.added.append(path)
+    return report
+
+
+def find_folder(db: Database, path: str | Path) -> str | None:
+    """The library folder recorded as `path`, if there is one."""
+    wanted = normalized(path)
+    with db.read() as session:
+        return session.scalar(select(LibraryFolder.path).where(LibraryFolder.path == wanted))
+
+
+def count_tracks(db: Database, folder: str) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(func.count()).where(under(folder))) or 0)
+
+
+def count_present(db: Database, folder: str) -> int:
+    """Tracks under `folder` that are not missing."""
+    with db.read() as session:
+        return int(
+            session.scalar(select(func.count()).where(under(folder), Track.missing_since.is_(None)))
+            or 0
+        )
+
+
+def remove_folder(db: Database, folder: str) -> int:
+    """Forget a library folder and its tracks (the files are not touched);
+    returns how many tracks were forgotten."""
+    with db.write() as session:
+        forgotten = session.execute(delete(Track).where(under(folder))).rowcount
+        session.execute(delete(LibraryFolder).where(LibraryFolder.path == folder))
+    return int(forgotten or 0)
+
+
+def record_full_scan(db: Database, folders: Sequence[str], when: datetime | None = None) -> None:
+    if folders:
+        with db.write() as session:
+            session.execute(
+                update(LibraryFolder)
+                .where(LibraryFolder.path.in_(list(folders)))
+                .values(last_scan_at=when or utcnow())
+            )
+
+
+def record_watch_state(db: Database, folder: str, mode: str | None, error: str | None) -> None:
+    """The watch mode in force for `folder`, and why it is not events (or None)."""
+    with db.write() as session:
+        session.execute(
+            update(LibraryFolder)
+            .where(LibraryFolder.path == folder)
+            .values(watch_mode=mode, watch_error=error)
+        )
+
+
+def offline_reason(folder: str, known_tracks: int) -> str | None:
+    """Why the root of `folder` cannot be taken at its word now, or None when it
+    can: gone, unreadable, not a folder, or empty while the library knows
+    `known_tracks` > 0 tracks under it (an unmounted mount point)."""
+    try:
+        with os.scandir(folder) as entries:
+            empty = next(entries, None) is None
+    except FileNotFoundError:
+        return "the folder is gone (a drive unplugged or a share unmounted?)"
+    except NotADirectoryError:
+        return "not a folder any more"
+    except OSError as exc:
+        return f"cannot read the folder ({exc.strerror})"
+    if empty and known_tracks:
+        return f"the folder is empty but held {known_tracks} track(s): not mounted?"
+    return None

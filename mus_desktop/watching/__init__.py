@@ -1,0 +1,1 @@
+"""Library folders that follow the disk: events or polling, debounced into rescans."""

@@ -1,0 +1,289 @@
+"""The watcher: every library folder kept current, from one thread.
+
+At start it watches every library folder (events first, so nothing that
+happens during the scan is lost), then scans them all for what changed while
+nothing watched (the catch-up scan). After that it rescans the folders the
+events marked, once they have settled (changes.py), and every library folder
+again every MUS_RESCAN_HOURS for what events miss. Every scan goes through
+library/scanner.py, so moves, renames, edits and losses follow the identity
+rules (docs/architecture.md, "Identity", "Watching").
+
+Every couple of seconds it reads the library folders again: a folder added or
+removed (by `mus folders`, the window, an import) is watched or dropped, a
+folder whose root went away goes offline (nothing under it is marked
+missing), and one whose root is back is scanned and watched again. What it
+does is reported through two callbacks, called from its thread: `on_scanned`
+with each scan that found something (the caller queues the work and says so)
+and `on_folders` with the folders' watch states whenever one changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mus_desktop.config import Settings
+from mus_desktop.library.engine import Database
+from mus_desktop.library.folders import (
+    count_present,
+    list_folders,
+    offline_reason,
+    record_full_scan,
+    record_watch_state,
+)
+from mus_desktop.library.models import WatchMode
+from mus_desktop.library.paths import display_path, is_within
+from mus_desktop.library.scanner import ScanReport, scan
+from mus_desktop.watching.changes import QUIET_SECONDS, ChangeBuffer
+from mus_desktop.watching.events import FolderEvents, is_limit_error, limit_message
+from mus_desktop.watching.mounts import file_system_of, is_network_or_virtual
+
+log = logging.getLogger(__name__)
+
+CHECK_SECONDS = 2.0
+"""How often the library folders are read again and their roots looked at."""
+
+
+@dataclass(frozen=True)
+class FolderState:
+    path: str
+    mode: str
+    """A WatchMode value, or "off" (MUS_WATCH=off)."""
+    error: str | None = None
+    """Why it is not followed by events, for a person."""
+
+
+ScanCallback = Callable[[ScanReport], None]
+FoldersCallback = Callable[[list[FolderState]], None]
+
+
+def planned_mode(folder: str, setting: str) -> tuple[str, str | None]:
+    """The mode MUS_WATCH and the folder's file system ask for, and why it is not
+    events when it is not."""
+    if setting == "off":
+        return "off", "MUS_WATCH=off: scanned at start and every MUS_RESCAN_HOURS only"
+    if setting == "polling":
+        return WatchMode.POLLING.value, "MUS_WATCH=polling"
+    if setting == "auto":
+        fstype = file_system_of(folder)
+        if is_network_or_virtual(fstype):
+            return (
+                WatchMode.POLLING.value,
+                f"on a {fstype} file system, whose changes from other machines raise "
+                "no events: polled (MUS_WATCH=events to try events)",
+            )
+    return WatchMode.EVENTS.value, None
+
+
+class FolderWatcher:
+    """Keeps the library folders current until `stop()`; see the module docstring."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        on_scanned: ScanCallback,
+        on_folders: FoldersCallback | None = None,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._on_scanned = on_scanned
+        self._on_folders = on_folders
+        ignored = [
+            str(settings.db_path),
+            f"{settings.db_path}-wal",
+            f"{settings.db_path}-shm",
+            f"{settings.db_path}-journal",
+            str(settings.cache_dir),
+            str(settings.runtime_dir),
+            str(settings.log_dir),
+        ]
+        self.buffer = ChangeBuffer(ignored)
+        self._events: FolderEvents | None = None
+        self._states: dict[str, FolderState] = {}
+        self._known_tracks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._rescan_requested = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.scans = 0
+        """Scans made so far (the catch-up and periodic ones included)."""
+
+    # -- control, from any thread ---------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mus-folder-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop watching; a scan under way finishes first."""
+        self._stop.set()
+        self.buffer.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def rescan_all(self) -> None:
+        """Ask for a full scan of every library folder, as soon as the current one ends."""
+        self._rescan_requested.set()
+        self.buffer.wake()
+
+    def states(self) -> list[FolderState]:
+        return list(self._states.values())
+
+    # -- the thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._events = FolderEvents(
+                self.buffer, self._settings.poll_seconds, self._settings.watch_max_folders
+            )
+            self._follow()
+        except Exception:
+            log.exception("the folder watcher stopped on an error")
+            raise
+        finally:
+            if self._events is not None:
+                self._events.stop()
+
+    def _follow(self) -> None:
+        fresh = self._check_folders()
+        self._full_scan(fresh)
+        period = self._settings.rescan_hours * 3600
+        next_full = time.monotonic() + period if period else None
+        next_check = time.monotonic() + CHECK_SECONDS
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due_in = self.buffer.next_due_in(now)
+            wake = min(x for x in (due_in, next_check - now) if x is not None)
+            self.buffer.wait(max(0.0, wake))
+            if self._stop.is_set():
+                return
+            now = time.monotonic()
+            due = self.buffer.take_due(now)
+            if due:
+                self._rescan(due)
+            if now >= next_check:
+                fresh = self._check_folders()
+                if fresh:
+                    self._full_scan(fresh)
+                next_check = time.monotonic() + CHECK_SECONDS
+            if self._rescan_requested.is_set() or (next_full is not None and now >= next_full):
+                self._rescan_requested.clear()
+                self._full_scan(self._online())
+                if period:
+                    next_full = time.monotonic() + period
+
+    def _online(self) -> list[str]:
+        return [
+            path for path, state in self._states.items() if state.mode != WatchMode.OFFLINE.value
+        ]
+
+    def _check_folders(self) -> list[str]:
+        """Bring the watches in line with the library folders and their roots;
+        returns the folders to scan in full (new, or back online)."""
+        assert self._events is not None
+        folders = {folder.path: folder for folder in list_folders(self._db)}
+        changed = False
+        for gone in [path for path in self._states if path not in folders]:
+            self._events.unwatch(gone)
+            self.buffer.discard_under([gone])
+            del self._states[gone]
+            changed = True
+        fresh: list[str] = []
+        for path, folder in folders.items():
+            present = folder.tracks - folder.missing
+            state = self._states.get(path)
+            reason = offline_reason(path, present)
+            if reason is not None:
+                if state is None or state.mode != WatchMode.OFFLINE.value:
+                    self._events.unwatch(path)
+                    self.buffer.discard_under([path])
+                    self._set_state(FolderState(path, WatchMode.OFFLINE.value, reason))
+                    changed = True
+                continue
+            if state is None or state.mode == WatchMode.OFFLINE.value:
+                self._set_state(self._watch(path))
+                fresh.append(path)
+                changed = True
+            elif state.mode in (WatchMode.EVENTS.value, WatchMode.POLLING.value) and not (
+                self._events.is_alive(path)
+            ):  # its root went away and came back between two checks, or a watch failed
+                self._events.unwatch(path)
+                self._set_state(self._watch(path))
+                fresh.append(path)
+                changed = True
+        if changed and self._on_folders is not None:
+            self._on_folders(self.states())
+        return fresh
+
+    def _watch(self, folder: str) -> FolderState:
+        assert self._events is not None
+        mode, why = planned_mode(folder, self._settings.watch)
+        if mode == WatchMode.EVENTS.value:
+            try:
+                self._events.watch_events(folder, QUIET_SECONDS)
+                return FolderState(folder, mode)
+            except OSError as exc:
+                if is_limit_error(exc):
+                    why = limit_message(exc, self._settings.watch_max_folders)
+                else:
+                    why = f"cannot watch it ({exc.strerror or exc}): polled instead"
+                log.warning("%s: %s", display_path(folder), why)
+                mode = WatchMode.POLLING.value
+        if mode == WatchMode.POLLING.value:
+            try:
+                self._events.watch_polling(folder)
+            except OSError as exc:
+                return FolderState(folder, "off", f"cannot poll it ({exc.strerror or exc})")
+        return FolderState(folder, mode, why)
+
+    def _set_state(self, state: FolderState) -> None:
+        if self._states.get(state.path) == state:
+            return
+        self._states[state.path] = state
+        try:
+            record_watch_state(self._db, state.path, state.mode, state.error)
+        except Exception:  # a busy or full database: the state is only shown, keep going
+            log.warning("could not record the watch state of %s", state.path, exc_info=True)
+
+    def _full_scan(self, folders: Sequence[str]) -> None:
+        if not folders:
+            return
+        report = self._scan(folders)
+        if report is not None and not report.fatal:
+            record_full_scan(self._db, folders)
+
+    def _rescan(self, touched: Sequence[str]) -> None:
+        """Rescan the folders events touched: each taken to a folder that still
+        exists inside its library folder, and only while that library folder is
+        online (an unmounted disk's events must not mark its tracks missing)."""
+        targets: list[str] = []
+        for folder in touched:
+            root = next((path for path in self._states if is_within(folder, path)), None)
+            if root is None:  # the event was on a library folder itself (made, moved, deleted)
+                root = next((path for path in self._states if is_within(path, folder)), None)
+                folder = root or folder
+            if root is None or self._states[root].mode == WatchMode.OFFLINE.value:
+                continue
+            if offline_reason(root, count_present(self._db, root)) is not None:
+                continue  # the next check takes it offline
+            while folder != root and not os.path.isdir(folder):
+                folder = os.path.dirname(folder)
+            targets.append(folder)
+        if targets and self._scan(targets) is None:
+            now = time.monotonic()
+            for folder in targets:  # tried again once they are due again
+                self.buffer.touch(folder, now)
+
+    def _scan(self, folders: Sequence[str]) -> ScanReport | None:
+        try:
+            report = scan(self._db, folders)
+        except Exception:  # a busy or full database: the next event or check tries again
+            log.exception("scan of %d folder(s) failed", len(folders))
+            return None
+        self.scans += 1
+        self._on_scanned(report)
+        return report
