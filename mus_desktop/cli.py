@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from mus_desktop.library.queries import ErroredTrack
     from mus_desktop.library.scanner import ScanReport
     from mus_desktop.runtime.backend import Backend
+    from mus_desktop.watching.watcher import FolderState
 
 
 WAIT_POLL_SECONDS = 0.1
@@ -81,6 +82,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     report = scan(db, args.paths)
     if report.fatal:
         return _report_fatal(report)
+    _add_imported_folders(db, args.paths)
     if not report.to_process:
         _print_report(report)
         return 0  # nothing to queue: no need to reach (or even import) the broker's client
@@ -120,6 +122,7 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
         report = scan(db, args.paths)
         if report.fatal:
             return _report_fatal(report)
+        _add_imported_folders(db, args.paths)
         if backend.queue is None:
             _print_report(report)
             waiting = count_unfinished(db)
@@ -145,6 +148,19 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     print(", ".join(f"{counts[key]} {key.lower()}" for key in shown))
     _print_errored(errored_tracks(db, among=report.to_process))
     return 0
+
+
+def _add_imported_folders(db: Database, paths: Sequence[str]) -> None:
+    """An imported folder becomes a library folder, followed from then on."""
+    import os
+
+    from mus_desktop.library.folders import add_folders
+
+    added = add_folders(db, [path for path in paths if os.path.isdir(path)])
+    for path in added.added:
+        print(f"library folder: {printable(path)} (followed by the window and `mus watch`)")
+    for child, parent in added.absorbed:
+        print(f"library folder {printable(child)} is now part of {printable(parent)}")
 
 
 SHOWN_ERRORS = 20
@@ -312,6 +328,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "pragmas": pragmas,
         "cache_dir": str(settings.cache_dir),
         "broker": broker,
+        "watching": _watch_report(settings, exists),
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -328,9 +345,193 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         if broker["answers"]:
             print(f"  workers:     {broker['live_workers']}")
             print(f"  queue depth: {broker['queue_depth']}")
+        watching = report["watching"]
+        assert isinstance(watching, dict)
+        print(f"watching:      MUS_WATCH={watching['setting']}")
+        for name, value in watching["inotify"].items():
+            print(f"  inotify {name}: {value}")
+        for folder in watching["folders"]:
+            print(f"  {folder['mode'] or 'unwatched':<11}{printable(folder['path'])}")
+            if folder["error"]:
+                print(f"  {'':<11}{printable(folder['error'])}")
     # A library not made yet and a private broker not started yet are fine: both
     # are made when there is work. A configured broker that does not answer is not.
     return 0 if broker["answers"] or broker["private"] else 1
+
+
+def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "add":
+        return _folders_add(args.paths, settings)
+    if args.action == "remove":
+        return _folders_remove(args.paths, settings)
+    return _folders_list(args.json, settings)
+
+
+def _folders_list(as_json: bool, settings: Settings) -> int:
+    from mus_desktop.library.folders import list_folders, offline_reason
+    from mus_desktop.library.models import WatchMode
+
+    folders = []
+    for folder in list_folders(_open(settings, create=False)):
+        offline = offline_reason(folder.path, folder.tracks - folder.missing)
+        folders.append(
+            {
+                "path": folder.path,
+                "mode": WatchMode.OFFLINE.value if offline else folder.watch_mode,
+                "error": offline or folder.watch_error,
+                "tracks": folder.tracks,
+                "missing": folder.missing,
+                "added_at": folder.added_at.isoformat(timespec="seconds"),
+                "last_scan_at": folder.last_scan_at.isoformat(timespec="seconds")
+                if folder.last_scan_at
+                else None,
+            }
+        )
+    if as_json:
+        print(json.dumps(folders, indent=2))
+        return 0
+    if not folders:
+        print("no library folders: `mus folders add FOLDER` (or `mus import FOLDER`) adds one")
+        return 0
+    print(f"{'mode':<11}{'tracks':>7}{'missing':>9}  {'last scan':<20} folder")
+    for folder in folders:
+        last = (folder["last_scan_at"] or "never").replace("T", " ")
+        mode = folder["mode"] or "unwatched"
+        print(
+            f"{mode:<11}{folder['tracks']:>7}{folder['missing']:>9}  {last:<20} "
+            f"{printable(str(folder['path']))}"
+        )
+        if folder["error"]:
+            print(f"{'':<11}{printable(str(folder['error']))}")
+    return 0
+
+
+def _folders_add(paths: Sequence[str], settings: Settings) -> int:
+    from mus_desktop.library.folders import add_folders
+
+    if not paths:
+        raise UsageError("folders add: give one or more folders")
+    report = add_folders(_open(settings), paths)
+    for line in report.lines():
+        print(printable(line))
+    if report.added:
+        print("the window and `mus watch` scan and follow it (`mus import FOLDER` scans it now)")
+    return 2 if report.refused and not (report.added or report.already) else 0
+
+
+def _folders_remove(paths: Sequence[str], settings: Settings) -> int:
+    from mus_desktop.library.folders import count_tracks, find_folder, remove_folder
+
+    if len(paths) != 1:
+        raise UsageError("folders remove: give one library folder (`mus folders` lists them)")
+    db = _open(settings, create=False)
+    folder = find_folder(db, paths[0])
+    if folder is None:
+        raise UsageError(f"{paths[0]} is not a library folder (`mus folders` lists them)")
+    count = count_tracks(db, folder)
+    print(f"forgetting {printable(folder)} and its {count} track(s); no file is touched")
+    forgotten = remove_folder(db, folder)
+    print(f"{forgotten} track(s) forgotten")
+    return 0
+
+
+WATCH_RECONCILE_SECONDS = 30.0
+"""How often `mus watch` queues again work the broker lost (it was restarted, say)."""
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Follow the library folders until SIGTERM or Ctrl+C: a catch-up scan, then
+    events; each scan that found something is queued and printed as one line."""
+    with _imports_without_gc():
+        from mus_desktop.library.folders import folder_paths
+        from mus_desktop.processing.queue import BrokerUnreachable
+        from mus_desktop.processing.service import queue_scanned, reconcile
+        from mus_desktop.runtime.backend import start_backend
+        from mus_desktop.watching.watcher import FolderWatcher
+
+    db = _open(settings)
+    folders = folder_paths(db)
+    db.dispose()  # no SQLite connection may cross the fork of the workers
+    with start_backend(settings, fork_workers_here=True) as backend:
+        if backend.queue is None:
+            raise UsageError(f"{backend.describe()}; start it, then `mus watch` again")
+
+        def scanned(report: ScanReport) -> None:
+            queue_scanned(report, backend.queue, settings)
+            for problem in report.problems:
+                print(f"warning: {printable(problem)}", file=sys.stderr, flush=True)
+            if report.new or report.changed or report.moved or report.returned or report.missing:
+                print(_changes_line(report), flush=True)
+
+        def folders_changed(states: Sequence[FolderState]) -> None:
+            for state in states:
+                if state.error:
+                    print(
+                        f"{printable(state.path)}: {state.mode}: {printable(state.error)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+        watcher = FolderWatcher(db, settings, scanned, folders_changed)
+        watcher.start()
+        try:
+            if folders:
+                print(f"watching {len(folders)} library folder(s); Ctrl+C stops", flush=True)
+            else:
+                print(
+                    "no library folders yet: `mus folders add FOLDER` adds one, "
+                    "followed from then on; Ctrl+C stops",
+                    flush=True,
+                )
+            while True:
+                time.sleep(WATCH_RECONCILE_SECONDS)
+                try:
+                    reconcile(db, backend.queue, settings)
+                except BrokerUnreachable as exc:
+                    print(f"warning: {printable(str(exc))}", file=sys.stderr, flush=True)
+        finally:
+            watcher.stop()
+    return 0
+
+
+def _changes_line(report: ScanReport) -> str:
+    """`+3 new, 1 moved, 2 changed, 1 missing`: what one scan of `mus watch` found."""
+    parts = [f"+{report.new} new"] if report.new else []
+    for count, word in (
+        (report.moved, "moved"),
+        (report.changed, "changed"),
+        (report.returned, "back"),
+        (report.missing, "missing"),
+    ):
+        if count:
+            parts.append(f"{count} {word}")
+    return ", ".join(parts)
+
+
+def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:
+    """The watch setting, the kernel's inotify limits, and each library folder's
+    mode in force and why it is not events (the sysctl to raise a limit, say)."""
+    from pathlib import Path
+
+    from mus_desktop.library.folders import list_folders, offline_reason
+
+    limits = {}
+    for name in ("max_user_watches", "max_user_instances"):
+        try:
+            limits[name] = int(Path(f"/proc/sys/fs/inotify/{name}").read_text())
+        except (OSError, ValueError):
+            limits[name] = None
+    folders = []
+    for folder in list_folders(_open(settings)) if exists else []:
+        offline = offline_reason(folder.path, folder.tracks - folder.missing)
+        folders.append(
+            {
+                "path": folder.path,
+                "mode": "offline" if offline else folder.watch_mode,
+                "error": offline or folder.watch_error,
+            }
+        )
+    return {"setting": settings.watch, "inotify": limits, "folders": folders}
 
 
 def _run_gui(settings: Settings) -> int:
@@ -379,6 +580,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_worker = sub.add_parser("worker", help="run a worker on the configured broker")
     p_worker.add_argument("--burst", action="store_true", help="quit when the queue is empty")
     p_worker.set_defaults(func=cmd_worker)
+
+    p_folders = sub.add_parser(
+        "folders", help="library folders: list them, `add PATH...`, `remove PATH`"
+    )
+    p_folders.add_argument("action", nargs="?", choices=("add", "remove"))
+    p_folders.add_argument("paths", nargs="*", metavar="PATH")
+    p_folders.add_argument("--json", action="store_true")
+    p_folders.set_defaults(func=cmd_folders)
+
+    p_watch = sub.add_parser(
+        "watch", help="follow the library folders until stopped (scan, then events)"
+    )
+    p_watch.set_defaults(func=cmd_watch)
 
     p_doctor = sub.add_parser("doctor", help="database, PRAGMAs, broker and workers")
     p_doctor.add_argument("--json", action="store_true")

@@ -58,7 +58,9 @@ class AddReport:
         return (
             [f"added {display_path(path)}" for path in self.added]
             + [
-                f"{display_path(path)} is already followed, inside {display_path(holder)}"
+                f"{display_path(path)} is already a library folder"
+                if path == holder
+                else f"{display_path(path)} is already followed, inside {display_path(holder)}"
                 for path, holder in self.already
             ]
             + [
@@ -130,6 +132,8 @@ def add_folders(db: Database, paths: Iterable[str | Path]) -> AddReport:
         known = list(session.scalars(select(LibraryFolder.path)))
         # Parents first, so that a parent given with its child absorbs it.
         for path in sorted(candidates, key=len):
+            if any(path == child for child, _ in report.absorbed):
+                continue  # given with its parent, and said so
             holder = next((folder for folder in known if is_within(path, folder)), None)
             if holder is not None:
                 report.already.append((path, holder))
