@@ -1,7 +1,7 @@
 """Dependencies point one way: the contracts in pyproject.toml ([tool.importlinter]),
 checked by import-linter (dev extra) as `make lint` does.
 
-cli > gui > runtime > processing > library, and library/ knows nothing of RQ, the
+cli > gui > runtime > watching > processing > library, and library/ knows nothing of RQ, the
 broker's client or Qt, processing/ nothing of Qt, runtime/ nothing of the window.
 Imports inside functions count: a lazy import is still a dependency.
 """
