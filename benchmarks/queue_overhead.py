@@ -110,7 +110,8 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
             ids = scan(db, [ctx.library]).to_process
             started = time.perf_counter()
             for start in range(0, len(ids), batch):
-                claimed = [track.id for track in transitions.claim(db, ids[start : start + batch])]
+                tracks = transitions.claim(db, ids[start : start + batch])
+                claimed = [track.id for track in tracks]
                 read = {
                     track_id: {
                         **vars(meta),
@@ -120,8 +121,10 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
                     }
                     for track_id in claimed
                 }
-                transitions.record_metadata(db, read, [])
-                transitions.record_art(db, dict.fromkeys(claimed), [])
+                stamps = {track.id: track.stamp for track in tracks}
+                transitions.record_metadata(db, read, [], stamps)
+                stamps = dict.fromkeys(claimed, (1, 1))  # what record_metadata wrote
+                transitions.record_art(db, dict.fromkeys(claimed), [], stamps)
                 transitions.finish(db, claimed)
             per_track.append((time.perf_counter() - started) / len(ids))
             db.engine.dispose()

@@ -13,6 +13,12 @@ unfinished tracks to queue again; a scan (scanner.py, by identity.py's rules)
 sends a changed or found-again track back to PENDING. Every write is one
 `BEGIN IMMEDIATE` transaction per batch, not per track. See
 docs/architecture.md, "State machine".
+
+A scan may send a track back to PENDING while a batch works on it (a file
+still being copied, saved again, replaced): the scan queues it again, and the
+batch's results, read from the file as it was, must not overwrite that. So
+each stage's results are written only for tracks whose file stamp (size,
+mtime) is still the one the batch claimed them with.
 """
 
 from __future__ import annotations
@@ -44,6 +50,11 @@ ART_STAGE = "art"
 """The stage after which a retry resumes at METADATA_DONE (failed_stage)."""
 
 
+Stamp = tuple[int | None, int | None]
+"""A track's file as the library knows it: (size, mtime_ns). A scan that finds the
+file changed writes a new one; so does the metadata stage, with the file it read."""
+
+
 @dataclass
 class ClaimedTrack:
     """A track a batch job works on: where it is, and how far it got."""
@@ -53,6 +64,7 @@ class ClaimedTrack:
     status: str
     attempts: int
     """Batches that took it and did not finish it: one that died counts."""
+    stamp: Stamp
 
 
 @dataclass(frozen=True)
@@ -69,11 +81,12 @@ def claim(db: Database, track_ids: Sequence[int]) -> list[ClaimedTrack]:
     dies cannot count it afterwards)."""
     with db.write() as session:
         rows = session.execute(
-            select(Track.id, Track.path, Track.processing_status, Track.attempts).where(
-                Track.id.in_(list(track_ids)), Track.processing_status.not_in(FINAL_STATUSES)
-            )
-        ).all()
-        claimed = [ClaimedTrack(*row) for row in rows]
+            select(
+                Track.id, Track.path, Track.processing_status, Track.attempts, Track.size,
+                Track.mtime_ns,
+            ).where(Track.id.in_(list(track_ids)), Track.processing_status.not_in(FINAL_STATUSES))
+        ).all()  # fmt: skip
+        claimed = [ClaimedTrack(*row[:4], stamp=(row[4], row[5])) for row in rows]
         if claimed:
             session.execute(
                 update(Track)
@@ -114,6 +127,17 @@ def _record_failures(session: Session, failures: Sequence[Failure]) -> None:
     )
 
 
+def _unchanged_since_claim(session: Session, stamps: Mapping[int, Stamp]) -> set[int]:
+    """The ids of `stamps` whose file stamp is still the one claimed: the others
+    were found changed by a scan since, which queued them again."""
+    if not stamps:
+        return set()
+    rows = session.execute(
+        select(Track.id, Track.size, Track.mtime_ns).where(Track.id.in_(list(stamps)))
+    )
+    return {track_id for track_id, size, mtime in rows if stamps[track_id] == (size, mtime)}
+
+
 def give_up(db: Database, failure: Failure) -> None:
     """ERROR for a track whose stage never reported (its worker kept dying)."""
     with db.write() as session:
@@ -121,19 +145,26 @@ def give_up(db: Database, failure: Failure) -> None:
 
 
 def record_metadata(
-    db: Database, done: Mapping[int, Mapping[str, object]], failures: Sequence[Failure]
-) -> dict[int, int]:
+    db: Database,
+    done: Mapping[int, Mapping[str, object]],
+    failures: Sequence[Failure],
+    stamps: Mapping[int, Stamp],
+) -> tuple[dict[int, int], set[int]]:
     """The metadata stage's outcomes for a batch, in one transaction: each track of
     `done` (id -> its tags, properties, `content_hash`, size and mtime) to
-    METADATA_DONE, each of `failures` to ERROR.
+    METADATA_DONE, each of `failures` to ERROR; only those whose stamp is still
+    the claimed one (`stamps`: id -> stamp at claim).
 
     A track whose content hash equals a missing track's is merged into it
-    (identity rule 4): returns {new id: old id} for those, whose results went
-    to the old id.
+    (identity rule 4). Returns ({new id: old id} for those, whose results went
+    to the old id; the ids left alone because a scan found their file changed).
     """
     now = utcnow()
     with db.write() as session:
-        _record_failures(session, failures)
+        current = _unchanged_since_claim(session, stamps)
+        stale = set(stamps) - current
+        done = {track_id: fields for track_id, fields in done.items() if track_id in current}
+        _record_failures(session, [f for f in failures if f.track_id in current])
         by_hash = {str(fields["content_hash"]): track_id for track_id, fields in done.items()}
         merged = merge_into_missing(session, by_hash)
         _bulk_update(
@@ -150,18 +181,24 @@ def record_metadata(
                 for track_id, fields in done.items()
             ],
         )
-    return merged
+    return merged, stale
 
 
 def record_art(
-    db: Database, done: Mapping[int, tuple[str, str] | None], failures: Sequence[Failure]
+    db: Database,
+    done: Mapping[int, tuple[str, str] | None],
+    failures: Sequence[Failure],
+    stamps: Mapping[int, Stamp],
 ) -> None:
     """The art stage's outcomes for a batch, in one transaction: each track of `done`
     (id -> (thumbnail key, source) of its cover, or None: it has none) to
-    ART_DONE, each of `failures` to ERROR."""
+    ART_DONE, each of `failures` to ERROR; only those whose stamp is still the
+    claimed one (see record_metadata)."""
     now = utcnow()
     with db.write() as session:
-        _record_failures(session, failures)
+        current = _unchanged_since_claim(session, stamps)
+        done = {track_id: art for track_id, art in done.items() if track_id in current}
+        _record_failures(session, [f for f in failures if f.track_id in current])
         _bulk_update(
             session,
             [

@@ -49,6 +49,7 @@ from mus_desktop.library.transitions import (
     METADATA_DONE,
     PENDING,
     Failure,
+    Stamp,
     claim,
     finish,
     forget_attempts,
@@ -92,6 +93,8 @@ class _Item:
     path: str
     status: str
     attempts: int
+    stamp: Stamp
+    """The file's (size, mtime) as claimed; results are recorded only while it holds."""
     audio: FileType | None = None
     """The parsed file, from the metadata stage to the art stage."""
 
@@ -223,7 +226,8 @@ def _record_metadata(
     into a missing track (identity rule 4) carries that track's id from here on."""
     failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
     done = {item.id: (item, r) for item, r in outcomes if not isinstance(r, StageError)}
-    merged = record_metadata(
+    stamps = {item.id: item.stamp for item, _ in outcomes}
+    merged, stale = record_metadata(
         db,
         {
             track_id: {
@@ -235,16 +239,21 @@ def _record_metadata(
             for track_id, (_item, result) in done.items()
         },
         failures,
+        stamps,
     )
     _mark(outcomes, METADATA_DONE)
-    for item, _ in done.values():
+    for item, result in done.values():
+        if item.id in stale:  # its stamp stays the claimed one, so its art is not recorded
+            item.status = PENDING
+            continue
         item.id = merged.get(item.id, item.id)
+        item.stamp = (result.size, result.mtime_ns)  # what the record now holds
 
 
 def _record_art(db: Database, outcomes: list[tuple[_Item, _ArtResult | StageError]]) -> None:
     failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
     done = {item.id: r for item, r in outcomes if not isinstance(r, StageError)}
-    record_art(db, done, failures)
+    record_art(db, done, failures, {item.id: item.stamp for item, _ in outcomes})
     _mark(outcomes, ART_DONE)
 
 
@@ -297,7 +306,7 @@ def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dic
     DiskFullError, and for good: RQ's retries could only fail again.
     """
     try:
-        claimed = [_Item(t.id, t.path, t.status, t.attempts) for t in claim(db, track_ids)]
+        claimed = [_Item(t.id, t.path, t.status, t.attempts, t.stamp) for t in claim(db, track_ids)]
         items = _isolate_suspects(db, claimed)
 
         metadata_outcomes, art_outcomes = _run_stages(items, settings)
