@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -172,7 +173,12 @@ class Server:
         )
 
 
-RUNNING = {"broker": "RUNNING", "worker:worker-0": "RUNNING", "worker:worker-1": "RUNNING"}
+RUNNING = {
+    "broker": "RUNNING",
+    "watch": "RUNNING",
+    "worker:worker-0": "RUNNING",
+    "worker:worker-1": "RUNNING",
+}
 
 
 @pytest.fixture
@@ -261,6 +267,26 @@ def test_import_processes_every_track_under_supervisord(server: Server) -> None:
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     health = server.healthcheck()
     assert health.returncode == 1, health.stdout + health.stderr
+
+
+def test_the_watch_program_keeps_an_imported_folder_current(server: Server) -> None:
+    """An album copied into a library folder of the server is processed with no
+    command run: `mus watch` finds and queues it, the worker programs process it."""
+    music = Path(server.env["MUS_MUSIC_ROOTS"])
+    make_library(music / "first", 1, 2)
+    server.start()
+    server.wait_for_states({**RUNNING, "reconcile": "EXITED"})
+    result = server.mus("import", str(music), "--wait", timeout=300, MUS_WORKERS="0")
+    assert result.returncode == 0, result.stderr + server.log()
+
+    added = make_library(music / "second", 2, 3, seed=5)
+    deadline = time.monotonic() + 90
+    while server.status()["COMPLETE"] < 2 + len(added.entries):
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.5)
+    assert re.search(r"^\+\d+ new", server.log(), re.MULTILINE), server.log()  # the watcher's line
+    folders = json.loads(server.mus("folders", "--json").stdout)
+    assert [(folder["path"], folder["mode"]) for folder in folders] == [(str(music), "events")]
 
 
 def test_the_broker_password_is_on_no_command_line_and_still_required(server: Server) -> None:
