@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mus_desktop.library.paths import is_within
@@ -85,12 +85,24 @@ class ChangeBuffer:
     def take_due(self, now: float) -> list[str]:
         """The folders due for a rescan (taken out of the buffer), outermost only."""
         with self._lock:
-            due = [
+            overdue = {
+                folder
+                for folder, pending in self._pending.items()
+                if now - pending.first >= LONGEST_WAIT_SECONDS
+            }
+            settled = {
                 folder
                 for folder, pending in self._pending.items()
                 if now - pending.last >= pending.quiet
-                or now - pending.first >= LONGEST_WAIT_SECONDS
-            ]
+            }
+            # A folder with a busy one inside waits for it (a copy made the album's
+            # folder first, then goes on filling it), unless it has waited too long.
+            busy_ancestors = {
+                ancestor
+                for folder in self._pending.keys() - settled - overdue
+                for ancestor in _ancestors(folder)
+            }
+            due = overdue | (settled - busy_ancestors)
             for folder in due:
                 del self._pending[folder]
         return outermost(due)
@@ -103,16 +115,21 @@ class ChangeBuffer:
                 del self._pending[pending]
 
     def next_due_in(self, now: float) -> float | None:
-        """Seconds until the next folder is due, or None if nothing is pending."""
+        """Seconds until a folder may be due, or None if nothing is pending. A
+        settled folder still here waits for a busy one inside it: it is due when
+        that one is, or when it has waited the longest allowed."""
         with self._lock:
             if not self._pending:
                 return None
             return max(
                 0.0,
                 min(
-                    min(p.last + p.quiet, p.first + LONGEST_WAIT_SECONDS) - now
+                    p.first + LONGEST_WAIT_SECONDS
+                    if now - p.last >= p.quiet
+                    else min(p.last + p.quiet, p.first + LONGEST_WAIT_SECONDS)
                     for p in self._pending.values()
-                ),
+                )
+                - now,
             )
 
     def wake(self) -> None:
@@ -127,6 +144,13 @@ class ChangeBuffer:
     def __len__(self) -> int:
         with self._lock:
             return len(self._pending)
+
+
+def _ancestors(folder: str) -> Iterator[str]:
+    parent = os.path.dirname(folder)
+    while parent != folder:
+        yield parent
+        folder, parent = parent, os.path.dirname(parent)
 
 
 def outermost(folders: Iterable[str]) -> list[str]:
