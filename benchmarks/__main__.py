@@ -2,7 +2,8 @@
 
 Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 5),
 BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
-BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window).
+BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window,
+watch_libraries).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import hashing, library_ops, queue_overhead, window
+from benchmarks import hashing, library_ops, queue_overhead, watch_libraries, window
 from benchmarks.common import REPO, Context, Row, ensure_library, env_int, machine
 
 MODULES = {
@@ -23,6 +24,7 @@ MODULES = {
     "queue_overhead": queue_overhead,
     "hashing": hashing,
     "window": window,
+    "watch_libraries": watch_libraries,
 }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.inotify import InotifyObserver
 from watchdog.observers.polling import PollingObserver
 
+from mus_desktop.library.paths import is_within
 from mus_desktop.watching.changes import ChangeBuffer
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,29 @@ def is_limit_error(exc: OSError) -> bool:
     return isinstance(exc, WatchLimitReached) or exc.errno in (errno.ENOSPC, errno.EMFILE)
 
 
+class _UnwatchedFolders(logging.Handler):
+    """The folders watchdog could not watch once running, for want of inotify
+    watches or instances (a new subfolder past the limit): it only logs them
+    ("Unable to watch %r: %s", watchdog/observers/inotify.py), and the rest of
+    the tree goes on being watched, so this is how the watcher learns of them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: dict[str, OSError] = {}
+        self._lock_found = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) == 2 and isinstance(args[1], OSError) and is_limit_error(args[1]):
+            with self._lock_found:
+                self.found[os.fsdecode(args[0])] = args[1]
+
+    def take(self) -> dict[str, OSError]:
+        with self._lock_found:
+            found, self.found = self.found, {}
+        return found
+
+
 class _ToBuffer(FileSystemEventHandler):
     def __init__(self, buffer: ChangeBuffer, root: str, quiet: float) -> None:
         self._buffer = buffer
@@ -119,6 +144,8 @@ class FolderEvents:
         self._inotify = InotifyObserver()
         self._polling = PollingObserver(timeout=poll_seconds)
         self._watches: dict[str, _Watch] = {}
+        self._unwatched = _UnwatchedFolders()
+        logging.getLogger(InotifyObserver.__module__).addHandler(self._unwatched)
         self._inotify.start()
         self._polling.start()
 
@@ -174,7 +201,18 @@ class FolderEvents:
     def watched(self) -> list[str]:
         return list(self._watches)
 
+    def out_of_watches(self) -> dict[str, OSError]:
+        """Library folders in which a subfolder made after the start could not be
+        watched, for want of inotify watches or instances (taken: reported once)."""
+        found = self._unwatched.take()
+        return {
+            folder: next(error for path, error in found.items() if is_within(path, folder))
+            for folder in self._watches
+            if any(is_within(path, folder) for path in found)
+        }
+
     def stop(self) -> None:
+        logging.getLogger(InotifyObserver.__module__).removeHandler(self._unwatched)
         for observer in (self._inotify, self._polling):
             observer.stop()
         for observer in (self._inotify, self._polling):

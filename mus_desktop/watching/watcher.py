@@ -193,6 +193,15 @@ class FolderWatcher:
             del self._states[gone]
             changed = True
         fresh: list[str] = []
+        for path, error in self._events.out_of_watches().items():
+            if self._states.get(path, FolderState(path, "")).mode == WatchMode.EVENTS.value:
+                why = limit_message(error)
+                log.warning("%s: %s", display_path(path), why)
+                self._events.unwatch(path)
+                self._events.watch_polling(path)
+                self._set_state(FolderState(path, WatchMode.POLLING.value, why))
+                fresh.append(path)  # what the unwatched subfolder got meanwhile
+                changed = True
         for path, folder in folders.items():
             present = folder.tracks - folder.missing
             state = self._states.get(path)
