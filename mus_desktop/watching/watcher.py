@@ -30,6 +30,7 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.folders import (
     count_present,
+    folder_paths,
     list_folders,
     offline_reason,
     record_full_scan,
@@ -270,12 +271,17 @@ class FolderWatcher:
         exists inside its library folder, and only while that library folder is
         online (an unmounted disk's events must not mark its tracks missing)."""
         targets: list[str] = []
+        recorded = set(folder_paths(self._db))  # one removed a moment ago is not scanned back in
         for folder in touched:
             root = next((path for path in self._states if is_within(folder, path)), None)
             if root is None:  # the event was on a library folder itself (made, moved, deleted)
                 root = next((path for path in self._states if is_within(path, folder)), None)
                 folder = root or folder
-            if root is None or self._states[root].mode == WatchMode.OFFLINE.value:
+            if (
+                root is None
+                or root not in recorded
+                or self._states[root].mode == WatchMode.OFFLINE.value
+            ):
                 continue
             if offline_reason(root, count_present(self._db, root)) is not None:
                 continue  # the next check takes it offline
