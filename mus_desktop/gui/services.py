@@ -1,4 +1,5 @@
-"""The window's link to processing: broker, workers, import, retry, reconcile.
+"""The window's link to processing: broker, workers, the folder watcher,
+import, retry, reconcile, and adding and removing library folders.
 
 `Services` lives in its own QThread, so starting the broker, scanning a
 folder or talking to Redis never stalls the window. Requests arrive as queued
@@ -9,6 +10,7 @@ broker is still starting simply waits for it); results go back by signals.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +19,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from mus_desktop.config import Settings
+from mus_desktop.gui.folder_watch import FolderWatch
 from mus_desktop.library.engine import Database
+from mus_desktop.library.folders import add_folders, remove_folder
 
 if TYPE_CHECKING:
     from rq import Queue
@@ -41,10 +45,17 @@ class BrokerState:
 class Services(QObject):
     brokerChanged = Signal(object)
     """BrokerState, at start and every couple of seconds."""
-    importFinished = Signal(str, object)
-    """(folder, ScanReport) once a folder is scanned and its work queued."""
+    importFinished = Signal(str, object, object)
+    """(folder, ScanReport, AddReport or None) once a folder is scanned, its work
+    queued and the folder recorded as a library folder."""
     retryFinished = Signal(int)
     """How many errored tracks went back in the queue."""
+    foldersAdded = Signal(object)
+    """AddReport of library folders added from the window."""
+    folderRemoved = Signal(str, int)
+    """(library folder, how many of its tracks were forgotten)."""
+    folderChangeFailed = Signal(str)
+    """Why a library folder could not be added or removed."""
     failed = Signal(str)
     """Something a person should read (an import or retry that did not happen)."""
 
@@ -55,6 +66,7 @@ class Services(QObject):
         self._backend: Backend | None = None
         self._timer: QTimer | None = None
         self.stopping = threading.Event()
+        self.folder_watch = FolderWatch(db, settings, lambda: self._queue, self)
 
     @property
     def _queue(self) -> Queue | None:
@@ -75,6 +87,7 @@ class Services(QObject):
         except Exception as exc:  # an unusable broker must not keep the window from opening
             log.exception("could not start the backend")
             self.brokerChanged.emit(BrokerState(f"processing unavailable: {exc}", 0, False))
+            self.folder_watch.start()  # scans still record tracks, processed later
             return
         if self._backend.queue is not None:
             try:
@@ -88,6 +101,7 @@ class Services(QObject):
         self._timer.timeout.connect(self.poll)
         self._timer.start()
         self.poll()
+        self.folder_watch.start()
 
     @Slot()
     def poll(self) -> None:
@@ -108,7 +122,37 @@ class Services(QObject):
         except Exception as exc:  # e.g. the database is locked for longer than its timeout
             self.failed.emit(f"Import of {folder} failed: {exc}")
             return
-        self.importFinished.emit(folder, report)
+        added = None
+        if not report.fatal and os.path.isdir(folder):  # followed from then on, as `mus import`
+            try:
+                added = add_folders(self._db, [folder])
+            except Exception as exc:
+                self.failed.emit(f"{folder} was imported, but is not followed: {exc}")
+        self.importFinished.emit(folder, report, added)
+
+    @Slot(object)
+    def add_library_folders(self, folders: Sequence[str]) -> None:
+        """Record library folders; the watcher scans and follows them within seconds."""
+        if self.stopping.is_set():
+            return
+        try:
+            report = add_folders(self._db, folders)
+        except Exception as exc:
+            self.folderChangeFailed.emit(f"Could not add the library folder: {exc}")
+            return
+        self.foldersAdded.emit(report)
+
+    @Slot(str)
+    def remove_library_folder(self, folder: str) -> None:
+        """Forget a library folder and its tracks; no file is touched."""
+        if self.stopping.is_set():
+            return
+        try:
+            forgotten = remove_folder(self._db, folder)
+        except Exception as exc:
+            self.folderChangeFailed.emit(f"Could not remove {folder}: {exc}")
+            return
+        self.folderRemoved.emit(folder, forgotten)
 
     @Slot(object)
     def retry(self, track_ids: Sequence[int] | None) -> None:
@@ -131,10 +175,12 @@ class Services(QObject):
 
     @Slot()
     def stop(self) -> None:
-        """Stop our workers (SIGTERM: each finishes its batch) and private broker."""
+        """Stop the folder watcher (a scan under way is recorded and queued), then
+        our workers (SIGTERM: each finishes its batch) and private broker."""
         self.stopping.set()
         if self._timer is not None:
             self._timer.stop()
+        self.folder_watch.stop()
         backend, self._backend = self._backend, None
         if backend is not None:
             backend.stop()

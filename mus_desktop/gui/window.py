@@ -1,12 +1,14 @@
-"""The main window: toolbar, track table, detail pane, status bar.
+"""The main window: menu, toolbar, track table, detail pane, status bar.
 
 The GUI thread only shows things. Rows come from the watcher thread, work
-goes to the services thread, details load on the thread pool.
+goes to the services thread (which also runs the folder watcher), details and
+the library folders load on the thread pool.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
@@ -30,13 +32,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QSplitter,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
+    QStyle,
     QTableView,
 )
 
 from mus_desktop.config import Settings
+from mus_desktop.gui.delegates import MiddleElideDelegate
 from mus_desktop.gui.detail import DetailPane
+from mus_desktop.gui.folders_dialog import FoldersDialog
 from mus_desktop.gui.model import TRACK_ID_ROLE, Column, Counts, TrackTableModel
 from mus_desktop.gui.services import BrokerState, ServicesThread
 from mus_desktop.gui.status import (
@@ -46,10 +49,16 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
+from mus_desktop.gui.watch_status import scan_message, watch_details, watch_summary
 from mus_desktop.gui.watcher import WatcherThread
+from mus_desktop.gui.words import plural
 from mus_desktop.library.engine import Database
+from mus_desktop.library.folders import AddReport
 from mus_desktop.library.rows import Changes, TrackRow
 from mus_desktop.library.scanner import ScanReport
+
+if TYPE_CHECKING:
+    from mus_desktop.watching.watcher import FolderState
 
 DEFAULT_WIDTHS = {
     Column.STATUS: 104,
@@ -65,21 +74,9 @@ SEARCH_DELAY_MS = 200
 DETAIL_REFRESH_MS = 300
 
 
-class MiddleElideDelegate(QStyledItemDelegate):
-    """Paths lose their middle, not the file name, when the column is narrow."""
-
-    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
-
-
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count:,} {word if count == 1 else plural or word + 's'}"
-
-
 def counts_text(counts: Counts) -> str:
     """The status bar's summary, e.g. '120 tracks · 100 complete · 3 errors'."""
-    parts = [_plural(counts.total, "track")]
+    parts = [plural(counts.total, "track")]
     words = {
         Kind.COMPLETE: ("complete", "complete"),
         Kind.PENDING: ("pending", "pending"),
@@ -90,9 +87,9 @@ def counts_text(counts: Counts) -> str:
     for kind, (one, many) in words.items():
         value = counts.by_kind.get(kind, 0)
         if value:
-            parts.append(_plural(value, one, many))
+            parts.append(plural(value, one, many))
     if counts.duplicates:
-        parts.append(_plural(counts.duplicates, "duplicate"))
+        parts.append(plural(counts.duplicates, "duplicate"))
     return " · ".join(parts)
 
 
@@ -103,7 +100,12 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__()
         self.setWindowTitle("mus")  # the icon is the application's (gui.app.application)
+        self._db = db
+        self._watch_setting = settings.watch
         self.message_boxes: list[QMessageBox] = []
+        self.folder_states: list[FolderState] | None = None
+        """The folder watcher's latest report; None until its first."""
+        self.folders_dialog: FoldersDialog | None = None
         self._loaded = False
         self._peak_outstanding = 0
         self._shut_down = False
@@ -140,6 +142,12 @@ class MainWindow(QMainWindow):
         svc.importFinished.connect(self._on_import_finished)
         svc.retryFinished.connect(self._on_retry_finished)
         svc.failed.connect(self._on_service_failed)
+        svc.foldersAdded.connect(self._on_folders_added)
+        svc.folderRemoved.connect(self._on_folder_removed)
+        svc.folderChangeFailed.connect(self._on_folder_change_failed)
+        svc.folder_watch.scanned.connect(self._on_folders_scanned)
+        svc.folder_watch.foldersChanged.connect(self._on_folder_states)
+        svc.folder_watch.unavailable.connect(self._on_watch_unavailable)
         self.importRequested.connect(svc.import_folder)
         self.retryRequested.connect(svc.retry)
         self.watcher.start()
@@ -156,6 +164,18 @@ class MainWindow(QMainWindow):
         self.import_action.setShortcut(QKeySequence.StandardKey.Open)
         self.import_action.setToolTip("Add a folder of music to the library")
         self.import_action.triggered.connect(self._choose_folder)
+        folder_icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
+        self.folders_action = QAction(folder_icon, "Library Folders…", self)
+        self.folders_action.setToolTip("The folders the library follows by itself")
+        self.folders_action.triggered.connect(self.open_folders_dialog)
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.import_action)
+        menu.addAction(self.folders_action)
+        menu.addSeparator()
+        menu.addAction(quit_action)
         self.retry_action = QAction(action_icon("retry"), "Retry", self)
         self.retry_action.setToolTip("Process the selected errored tracks again")
         self.retry_action.setEnabled(False)
@@ -164,7 +184,12 @@ class MainWindow(QMainWindow):
         self.retry_all_action.setToolTip("Process every errored track again")
         self.retry_all_action.setEnabled(False)
         self.retry_all_action.triggered.connect(lambda: self.retry(None))
-        for action in (self.import_action, self.retry_action, self.retry_all_action):
+        for action in (
+            self.import_action,
+            self.folders_action,
+            self.retry_action,
+            self.retry_all_action,
+        ):
             toolbar.addAction(action)
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Show "))
@@ -226,9 +251,11 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setFormat("%v / %m processed")
         self.progress.hide()
+        self.folders_label = QLabel(watch_summary(None, self._watch_setting))
         self.broker_label = QLabel("starting the broker…")
         bar.addWidget(self.counts_label, 1)
         bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.folders_label)
         bar.addPermanentWidget(self.broker_label)
 
     # -- state kept between runs ---------------------------------------------
@@ -268,6 +295,28 @@ class MainWindow(QMainWindow):
         """Scan `folder` and queue its tracks, off the GUI thread."""
         self.statusBar().showMessage(f"Importing {folder}…")
         self.importRequested.emit(folder)
+
+    def open_folders_dialog(self) -> FoldersDialog:
+        """Show the Library Folders dialog (one, kept while the window lives)."""
+        dialog = self.folders_dialog
+        if dialog is None:
+            dialog = FoldersDialog(self._db, self)
+            svc = self.services.services
+            dialog.addRequested.connect(svc.add_library_folders)
+            dialog.removeRequested.connect(svc.remove_library_folder)
+            dialog.rescanRequested.connect(self._rescan_folders)
+            self.folders_dialog = dialog
+        dialog.set_states(self.folder_states)
+        dialog.refresh()
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def _rescan_folders(self) -> None:
+        """Asked of the watcher from here: it takes the request from any thread, and
+        queued to the services thread it would wait behind an import under way."""
+        self.services.services.folder_watch.rescan_all()
 
     def selected_errored_ids(self) -> list[int]:
         return list(dict.fromkeys(self._selected_errored()))
@@ -335,14 +384,15 @@ class MainWindow(QMainWindow):
     def _on_broker(self, state: BrokerState) -> None:
         text = state.text
         if state.reachable and state.queued_jobs:
-            text += f" · {_plural(state.queued_jobs, 'batch', 'batches')} queued"
+            text += f" · {plural(state.queued_jobs, 'batch', 'batches')} queued"
         self.broker_label.setText(text)
         self.broker_label.setToolTip(state.text)
 
-    @Slot(str, object)
-    def _on_import_finished(self, folder: str, report: ScanReport) -> None:
+    @Slot(str, object, object)
+    def _on_import_finished(self, folder: str, report: ScanReport, added: AddReport | None) -> None:
         summary = report.summary()
-        self.statusBar().showMessage(f"{folder}: {summary}", 15000)
+        followed = " · followed from now on" if added is not None and added.added else ""
+        self.statusBar().showMessage(f"{folder}: {summary}{followed}", 15000)
         if report.problems or report.fatal:
             self._message(
                 QMessageBox.Icon.Warning,
@@ -351,9 +401,50 @@ class MainWindow(QMainWindow):
                 "\n".join(report.problems),
             )
 
+    @Slot(object)
+    def _on_folder_states(self, states: list[FolderState]) -> None:
+        self.folder_states = states
+        self.folders_label.setText(watch_summary(states, self._watch_setting))
+        self.folders_label.setToolTip(watch_details(states))
+        if self.folders_dialog is not None:
+            self.folders_dialog.set_states(states)
+
+    @Slot(str)
+    def _on_watch_unavailable(self, reason: str) -> None:
+        self.folders_label.setText("not watching")
+        self.folders_label.setToolTip(reason)
+
+    @Slot(object)
+    def _on_folders_scanned(self, report: ScanReport) -> None:
+        message = scan_message(report)
+        if message:
+            self.statusBar().showMessage(message, 10000)
+        if self.folders_dialog is not None and self.folders_dialog.isVisible():
+            self.folders_dialog.schedule_refresh()
+
+    @Slot(object)
+    def _on_folders_added(self, report: AddReport) -> None:
+        if self.folders_dialog is not None:
+            self.folders_dialog.show_added(report)
+
+    @Slot(str, int)
+    def _on_folder_removed(self, folder: str, forgotten: int) -> None:
+        self.statusBar().showMessage(
+            f"Forgot {folder} and its {plural(forgotten, 'track')}; no file was touched", 10000
+        )
+        if self.folders_dialog is not None:
+            self.folders_dialog.show_removed(folder, forgotten)
+
+    @Slot(str)
+    def _on_folder_change_failed(self, message: str) -> None:
+        if self.folders_dialog is not None:
+            self.folders_dialog.show_change_failed(message)
+        else:
+            self._message(QMessageBox.Icon.Warning, "mus", message, "")
+
     @Slot(int)
     def _on_retry_finished(self, count: int) -> None:
-        self.statusBar().showMessage(f"{_plural(count, 'track')} queued again", 10000)
+        self.statusBar().showMessage(f"{plural(count, 'track')} queued again", 10000)
 
     @Slot(str)
     def _on_service_failed(self, message: str) -> None:
@@ -414,6 +505,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        if self.folders_dialog is not None:
+            self.folders_dialog.hide()
         self.hide()
         self.watcher.stop()
         self.services.stop()
