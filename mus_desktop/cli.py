@@ -460,8 +460,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
             queue_scanned(report, backend.queue, settings)
             for problem in report.problems:
                 print(f"warning: {printable(problem)}", file=sys.stderr, flush=True)
-            if report.new or report.changed or report.moved or report.returned or report.missing:
-                print(_changes_line(report), flush=True)
+            if report.changes():
+                print(report.changes(), flush=True)
 
         def folders_changed(states: Sequence[FolderState]) -> None:
             for state in states:
@@ -492,20 +492,6 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             watcher.stop()
     return 0
-
-
-def _changes_line(report: ScanReport) -> str:
-    """`+3 new, 1 moved, 2 changed, 1 missing`: what one scan of `mus watch` found."""
-    parts = [f"+{report.new} new"] if report.new else []
-    for count, word in (
-        (report.moved, "moved"),
-        (report.changed, "changed"),
-        (report.returned, "back"),
-        (report.missing, "missing"),
-    ):
-        if count:
-            parts.append(f"{count} {word}")
-    return ", ".join(parts)
 
 
 def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:

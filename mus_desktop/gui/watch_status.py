@@ -70,25 +70,11 @@ def watch_details(states: Sequence[FolderState] | None) -> str:
     return "".join(entries)
 
 
-def changes_text(report: ScanReport) -> str:
-    """'+3 new, 1 moved, 2 changed, 1 missing': what a scan changed, or ''."""
-    parts = [f"+{report.new:,} new"] if report.new else []
-    for count, word in (
-        (report.moved, "moved"),
-        (report.changed, "changed"),
-        (report.returned, "back"),
-        (report.missing, "missing"),
-    ):
-        if count:
-            parts.append(f"{count:,} {word}")
-    return ", ".join(parts)
-
-
 def scan_message(report: ScanReport) -> str:
     """The status bar's note on a scan of the library folders, or '' when it found
     nothing to say: its changes, then its first problem."""
     parts = []
-    changes = changes_text(report)
+    changes = report.changes()
     if changes:
         parts.append(changes)
     if report.problems:

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.identity import Plan, load_known, plan
-from mus_desktop.library.models import Track, utcnow
+from mus_desktop.library.models import LibraryFolder, Track, utcnow
+from mus_desktop.library.paths import is_within
 from mus_desktop.library.transitions import pending_again
 from mus_desktop.library.walk import FoundFile, walk
 
@@ -40,6 +41,19 @@ class ScanReport:
     """True when none of the given paths could be scanned at all."""
     to_process: list[int] = field(default_factory=list)
     """Ids of tracks that need (re)processing."""
+
+    def changes(self) -> str:
+        """'+3 new, 1 moved, 2 changed, 1 missing': what the scan changed, or ''."""
+        parts = [f"+{self.new:,} new"] if self.new else []
+        for count, word in (
+            (self.moved, "moved"),
+            (self.changed, "changed"),
+            (self.returned, "back"),
+            (self.missing, "missing"),
+        ):
+            if count:
+                parts.append(f"{count:,} {word}")
+        return ", ".join(parts)
 
     def summary(self) -> str:
         parts = [
@@ -117,8 +131,15 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
     report.unchanged = plan.unchanged
 
 
-def scan(db: Database, paths: Sequence[str | Path]) -> ScanReport:
-    """Walk `paths`, record what changed, and return the tracks that need work."""
+def scan(
+    db: Database, paths: Sequence[str | Path], *, library_folders_only: bool = False
+) -> ScanReport:
+    """Walk `paths`, record what changed, and return the tracks that need work.
+
+    With `library_folders_only` (the watcher's scans), a new file is recorded only
+    if it lies in a library folder as recorded when the changes are written: one
+    removed while the walk ran must not come back as new tracks.
+    """
     walked = walk(paths)
     report = ScanReport(problems=list(walked.problems))
     report.fatal = not walked.roots and not walked.files
@@ -130,5 +151,13 @@ def scan(db: Database, paths: Sequence[str | Path]) -> ScanReport:
         report.unchanged = changes.unchanged
         return report
     with db.write() as session:
-        _apply(session, plan(load_known(session), walked), report)
+        changes = plan(load_known(session), walked)
+        if library_folders_only:
+            folders = list(session.scalars(select(LibraryFolder.path)))
+            changes.inserts = [
+                found
+                for found in changes.inserts
+                if any(is_within(found.path, folder) for folder in folders)
+            ]
+        _apply(session, changes, report)
     return report

@@ -25,6 +25,8 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
@@ -106,7 +108,11 @@ class FolderWatcher:
         self.buffer = ChangeBuffer(ignored)
         self._events: FolderEvents | None = None
         self._states: dict[str, FolderState] = {}
-        self._known_tracks: dict[str, int] = {}
+        self._published: tuple[FolderState, ...] = ()
+        """A copy of the states for other threads, replaced whole after each check."""
+        self._owed_full_scan: set[str] = set()
+        """New, back online, or asked for: scanned in full at the next check."""
+        self._reported = False
         self._stop = threading.Event()
         self._rescan_requested = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,7 +138,8 @@ class FolderWatcher:
         self.buffer.wake()
 
     def states(self) -> list[FolderState]:
-        return list(self._states.values())
+        """The folders' watch states as of the last check (safe from any thread)."""
+        return list(self._published)
 
     # -- the thread -------------------------------------------------------------------
 
@@ -150,8 +157,9 @@ class FolderWatcher:
                 self._events.stop()
 
     def _follow(self) -> None:
-        fresh = self._check_folders()
-        self._full_scan(fresh)
+        """The loop. Each step is guarded: a database busy past its timeout, say,
+        costs that step, tried again at the next check, never the watching."""
+        self._guarded(self._check_and_catch_up)
         period = self._settings.rescan_hours * 3600
         next_full = time.monotonic() + period if period else None
         next_check = time.monotonic() + CHECK_SECONDS
@@ -165,17 +173,29 @@ class FolderWatcher:
             now = time.monotonic()
             due = self.buffer.take_due(now)
             if due:
-                self._rescan(due)
-            if now >= next_check:
-                fresh = self._check_folders()
-                if fresh:
-                    self._full_scan(fresh)
-                next_check = time.monotonic() + CHECK_SECONDS
+                self._guarded(partial(self._rescan, due))
             if self._rescan_requested.is_set() or (next_full is not None and now >= next_full):
                 self._rescan_requested.clear()
-                self._full_scan(self._online())
+                self._owed_full_scan.update(self._online())
+                next_check = now  # now, not in two seconds
                 if period:
-                    next_full = time.monotonic() + period
+                    next_full = now + period
+            if now >= next_check:
+                self._guarded(self._check_and_catch_up)
+                next_check = time.monotonic() + CHECK_SECONDS
+
+    @staticmethod
+    def _guarded(step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("the folder watcher's step failed; tried again at the next check")
+
+    def _check_and_catch_up(self) -> None:
+        self._owed_full_scan.update(self._check_folders())
+        owed = [folder for folder in self._online() if folder in self._owed_full_scan]
+        if owed and self._scan(owed, full=True) is not None:
+            self._owed_full_scan.difference_update(owed)
 
     def _online(self) -> list[str]:
         return [
@@ -192,6 +212,7 @@ class FolderWatcher:
             self._events.unwatch(gone)
             self.buffer.discard_under([gone])
             del self._states[gone]
+            self._owed_full_scan.discard(gone)
             changed = True
         fresh: list[str] = []
         for path, error in self._events.out_of_watches().items():
@@ -225,8 +246,10 @@ class FolderWatcher:
                 self._set_state(self._watch(path))
                 fresh.append(path)
                 changed = True
-        if changed and self._on_folders is not None:
-            self._on_folders(self.states())
+        self._published = tuple(self._states.values())
+        if changed or not self._reported:  # the first check is told even with no folder
+            self._reported = True
+            self._notify(self._on_folders, self.states())
         return fresh
 
     def _watch(self, folder: str) -> FolderState:
@@ -259,13 +282,6 @@ class FolderWatcher:
         except Exception:  # a busy or full database: the state is only shown, keep going
             log.warning("could not record the watch state of %s", state.path, exc_info=True)
 
-    def _full_scan(self, folders: Sequence[str]) -> None:
-        if not folders:
-            return
-        report = self._scan(folders)
-        if report is not None and not report.fatal:
-            record_full_scan(self._db, folders)
-
     def _rescan(self, touched: Sequence[str]) -> None:
         """Rescan the folders events touched: each taken to a folder that still
         exists inside its library folder, and only while that library folder is
@@ -293,12 +309,26 @@ class FolderWatcher:
             for folder in targets:  # tried again once they are due again
                 self.buffer.touch(folder, now)
 
-    def _scan(self, folders: Sequence[str]) -> ScanReport | None:
+    def _scan(self, folders: Sequence[str], *, full: bool = False) -> ScanReport | None:
+        """Scan `folders` (`full`: library folders, whose scan time is recorded);
+        None if the database failed, and the caller tries again later."""
         try:
-            report = scan(self._db, folders)
-        except Exception:  # a busy or full database: the next event or check tries again
+            report = scan(self._db, folders, library_folders_only=True)
+            if full and not report.fatal:
+                record_full_scan(self._db, folders)
+        except Exception:
             log.exception("scan of %d folder(s) failed", len(folders))
             return None
         self.scans += 1
-        self._on_scanned(report)
+        self._notify(self._on_scanned, report)
         return report
+
+    @staticmethod
+    def _notify(callback: Callable[[Any], None] | None, value: object) -> None:
+        """A callback's failure is logged: it must not end the watching."""
+        if callback is None:
+            return
+        try:
+            callback(value)
+        except Exception:
+            log.exception("a folder watcher callback failed")
