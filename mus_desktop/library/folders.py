@@ -15,7 +15,7 @@ folder, and taking it at its word would mark a whole disk's tracks missing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -199,10 +199,13 @@ def record_watch_state(db: Database, folder: str, mode: str | None, error: str |
         )
 
 
-def offline_reason(folder: str, known_tracks: int) -> str | None:
+def offline_reason(folder: str, present_tracks: int | Callable[[], int]) -> str | None:
     """Why the root of `folder` cannot be taken at its word now, or None when it
-    can: gone, unreadable, not a folder, or empty while the library knows
-    `known_tracks` > 0 tracks under it (an unmounted mount point)."""
+    can: gone, unreadable, not a folder, or empty while the library holds
+    present tracks under it (an unmounted mount point). `present_tracks`, as a
+    function, is asked only of an empty root: the watcher looks every couple of
+    seconds, and counting a large folder's tracks each time would cost more
+    than the rest of its watching."""
     try:
         with os.scandir(folder) as entries:
             empty = next(entries, None) is None
@@ -212,6 +215,7 @@ def offline_reason(folder: str, known_tracks: int) -> str | None:
         return "not a folder any more"
     except OSError as exc:
         return f"cannot read the folder ({exc.strerror})"
-    if empty and known_tracks:
-        return f"the folder is empty but held {known_tracks} track(s): not mounted?"
-    return None
+    if not empty:
+        return None
+    known = present_tracks if isinstance(present_tracks, int) else present_tracks()
+    return f"the folder is empty but held {known} track(s): not mounted?" if known else None

@@ -11,7 +11,11 @@ For every audio file a scan finds (docs/architecture.md, "Identity"):
    track, moved across filesystems: the old id takes the new file over
    (`merge_into_missing`);
 5. known path under a scanned root that was not found: marked missing, never
-   deleted; it comes back when its file does.
+   deleted; it comes back when its file does. But a track that goes missing
+   while exactly one newer track has its content is that track, moved across
+   filesystems by a copy that was found before the original went (a file
+   manager moving folders to another disk copies everything, then deletes):
+   the old id takes the copy's file over (`merge_copies_into_lost`).
 
 A track in ERROR because its file could not be reached (renamed away while it
 was processed, say: "file not found") is queued again when a scan finds its
@@ -26,9 +30,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, case, delete, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from mus_desktop.library.access import is_access_error
 from mus_desktop.library.models import FINAL_STATUSES, ProcessingStatus, Track
@@ -167,4 +172,43 @@ def merge_into_missing(session: Session, by_hash: Mapping[str, int]) -> dict[int
             .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
         )
         merged[new_id] = old_id
+    return merged
+
+
+def merge_copies_into_lost(session: Session, lost: Sequence[KnownTrack]) -> dict[int, int]:
+    """Rule 5's exception: each track of `lost` (just found missing) whose content
+    exactly one newer present track has takes that track's file over, and the
+    newer row goes. Several copies: no guess, it stays missing. Returns {newer id:
+    lost id} for the tracks merged."""
+    lost_ids = [track.id for track in lost]
+    if not lost_ids:
+        return {}
+    newer = aliased(Track)
+    candidates = session.execute(
+        select(Track.id.label("lost_id"), newer.id.label("copy_id"), newer.path, newer.device,
+               newer.inode, newer.size, newer.mtime_ns)
+        .join(newer, newer.content_hash == Track.content_hash)
+        .where(
+            Track.id.in_(lost_ids),
+            Track.content_hash.is_not(None),
+            newer.id > Track.id,
+            newer.missing_since.is_(None),
+        )
+    ).all()  # fmt: skip
+    copies: dict[int, list[Row[Any]]] = {}
+    for row in candidates:
+        copies.setdefault(row.lost_id, []).append(row)
+    merged: dict[int, int] = {}
+    for lost_id, found in copies.items():
+        if len(found) != 1 or found[0].copy_id in merged:
+            continue
+        copy = found[0]
+        session.execute(delete(Track).where(Track.id == copy.copy_id))
+        session.execute(
+            update(Track)
+            .where(Track.id == lost_id)
+            .values(path=copy.path, device=copy.device, inode=copy.inode, size=copy.size,
+                    mtime_ns=copy.mtime_ns, missing_since=None)
+        )  # fmt: skip
+        merged[copy.copy_id] = lost_id
     return merged

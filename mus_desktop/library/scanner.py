@@ -13,6 +13,7 @@ one SELECT, and two imports of the same folder at once serialize cleanly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.identity import Plan, load_known, plan
+from mus_desktop.library.identity import Plan, load_known, merge_copies_into_lost, plan
 from mus_desktop.library.models import LibraryFolder, Track, utcnow
 from mus_desktop.library.paths import is_within
 from mus_desktop.library.transitions import pending_again
@@ -44,7 +45,7 @@ class ScanReport:
 
     def changes(self) -> str:
         """'+3 new, 1 moved, 2 changed, 1 missing': what the scan changed, or ''."""
-        parts = [f"+{self.new:,} new"] if self.new else []
+        parts = [f"+{self.new} new"] if self.new else []
         for count, word in (
             (self.moved, "moved"),
             (self.changed, "changed"),
@@ -52,7 +53,7 @@ class ScanReport:
             (self.missing, "missing"),
         ):
             if count:
-                parts.append(f"{count:,} {word}")
+                parts.append(f"{count} {word}")
         return ", ".join(parts)
 
     def summary(self) -> str:
@@ -117,30 +118,41 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
         report.to_process.extend(
             track.id for track, _ in relocated if not track.final or track.unreached
         )
+    copied_away: dict[int, int] = {}
     if plan.now_missing:
         session.execute(
             update(Track)
             .where(Track.id.in_([track.id for track in plan.now_missing]))
             .values(missing_since=now, updated_at=now)
         )
+        copied_away = merge_copies_into_lost(session, plan.now_missing)
+        report.to_process = [copied_away.get(track_id, track_id) for track_id in report.to_process]
     report.new = len(plan.inserts)
     report.changed = len(plan.changed)
-    report.moved = len(plan.moved)
+    report.moved = len(plan.moved) + len(copied_away)
     report.returned = len(plan.returned)
-    report.missing = len(plan.now_missing)
+    report.missing = len(plan.now_missing) - len(copied_away)
     report.unchanged = plan.unchanged
 
 
 def scan(
-    db: Database, paths: Sequence[str | Path], *, library_folders_only: bool = False
+    db: Database,
+    paths: Sequence[str | Path],
+    *,
+    vanished: Sequence[str] = (),
+    library_folders_only: bool = False,
 ) -> ScanReport:
     """Walk `paths`, record what changed, and return the tracks that need work.
 
-    With `library_folders_only` (the watcher's scans), a new file is recorded only
-    if it lies in a library folder as recorded when the changes are written: one
-    removed while the walk ran must not come back as new tracks.
+    The watcher's scans also give the folders it saw go (`vanished`): the
+    tracks under one that is still gone are missing, unless found elsewhere
+    (moved), without walking its parent. With `library_folders_only`, a new
+    file is recorded only if it lies in a library folder as recorded when the
+    changes are written: one removed while the walk ran must not come back as
+    new tracks.
     """
     walked = walk(paths)
+    walked.roots.extend(folder for folder in vanished if not os.path.lexists(folder))
     report = ScanReport(problems=list(walked.problems))
     report.fatal = not walked.roots and not walked.files
     if report.fatal:

@@ -36,17 +36,18 @@ def folder_to_rescan(path: str, is_directory: bool) -> str | None:
     """The folder whose rescan covers an event on `path`, or None when the event
     cannot concern a track (a cover, a playlist, a temporary file being written).
 
-    A folder created, moved or deleted is rescanned as its parent (what was
-    under its old name is missing, or moved); an audio file's event is its
-    folder's. A path that is gone and does not look like audio may have been
-    a folder (a delete does not always say), so its parent is rescanned too.
+    An audio file's event is its folder's. A folder's event (made, moved in or
+    out, deleted) is that folder's own: scanned if it is there, or, if it is
+    gone, its tracks are missing unless found elsewhere; its parent, perhaps
+    the whole library folder, need not be walked. A path that is gone and not
+    named like audio may have been a folder (a delete does not always say), so
+    it is taken as one.
     """
-    parent = os.path.dirname(path)
-    if is_directory or is_audio_name(path):
-        return parent
-    if os.path.lexists(path):
-        return None  # a file that is not audio: covers are read by the jobs, not scanned
-    return parent
+    if is_audio_name(path):
+        return os.path.dirname(path)
+    if is_directory or not os.path.lexists(path):
+        return path
+    return None  # a file that is not audio: covers are read by the jobs, not scanned
 
 
 class ChangeBuffer:
@@ -85,27 +86,29 @@ class ChangeBuffer:
     def take_due(self, now: float) -> list[str]:
         """The folders due for a rescan (taken out of the buffer), outermost only."""
         with self._lock:
-            overdue = {
-                folder
-                for folder, pending in self._pending.items()
-                if now - pending.first >= LONGEST_WAIT_SECONDS
-            }
-            settled = {
-                folder
-                for folder, pending in self._pending.items()
-                if now - pending.last >= pending.quiet
-            }
-            # A folder with a busy one inside waits for it (a copy made the album's
-            # folder first, then goes on filling it), unless it has waited too long.
-            busy_ancestors = {
-                ancestor
-                for folder in self._pending.keys() - settled - overdue
-                for ancestor in _ancestors(folder)
-            }
-            due = overdue | (settled - busy_ancestors)
+            due = [folder for folder, when in self._due_times(now).items() if when <= now]
             for folder in due:
                 del self._pending[folder]
         return outermost(due)
+
+    def _due_times(self, now: float) -> dict[str, float]:
+        """When each pending folder is due: once no event touched it for its quiet
+        period, unless a folder inside it is still busy (a copy made the album's
+        folder, then goes on filling it), and at the latest after the longest wait."""
+        settled = {f for f, p in self._pending.items() if now - p.last >= p.quiet}
+        busy_ancestors = {
+            ancestor for folder in self._pending.keys() - settled for ancestor in _ancestors(folder)
+        }
+        times = {}
+        for folder, pending in self._pending.items():
+            latest = pending.first + LONGEST_WAIT_SECONDS
+            if folder not in settled:
+                times[folder] = min(pending.last + pending.quiet, latest)
+            elif folder in busy_ancestors:
+                times[folder] = latest  # or sooner, once what is inside it settles
+            else:
+                times[folder] = now
+        return times
 
     def discard_under(self, folders: Iterable[str]) -> None:
         """Forget what is pending under `folders` (gone offline, or removed)."""
@@ -115,22 +118,11 @@ class ChangeBuffer:
                 del self._pending[pending]
 
     def next_due_in(self, now: float) -> float | None:
-        """Seconds until a folder may be due, or None if nothing is pending. A
-        settled folder still here waits for a busy one inside it: it is due when
-        that one is, or when it has waited the longest allowed."""
+        """Seconds until a folder is due (a waiting one is looked at again when a
+        busy one inside it is due), or None if nothing is pending."""
         with self._lock:
-            if not self._pending:
-                return None
-            return max(
-                0.0,
-                min(
-                    p.first + LONGEST_WAIT_SECONDS
-                    if now - p.last >= p.quiet
-                    else min(p.last + p.quiet, p.first + LONGEST_WAIT_SECONDS)
-                    for p in self._pending.values()
-                )
-                - now,
-            )
+            times = self._due_times(now)
+        return max(0.0, min(times.values()) - now) if times else None
 
     def wake(self) -> None:
         """End the current `wait` now."""

@@ -33,7 +33,6 @@ from mus_desktop.library.engine import Database
 from mus_desktop.library.folders import (
     count_present,
     folder_paths,
-    list_folders,
     offline_reason,
     record_full_scan,
     record_watch_state,
@@ -49,6 +48,9 @@ log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 2.0
 """How often the library folders are read again and their roots looked at."""
+RESCAN_GAP_SECONDS = 1.0
+"""The least time between two rescans of folders events marked: during a long copy,
+albums settle one after another, and are scanned a second's worth at a time."""
 
 
 @dataclass(frozen=True)
@@ -163,17 +165,21 @@ class FolderWatcher:
         period = self._settings.rescan_hours * 3600
         next_full = time.monotonic() + period if period else None
         next_check = time.monotonic() + CHECK_SECONDS
+        next_rescan = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             due_in = self.buffer.next_due_in(now)
+            if due_in is not None:
+                due_in = max(due_in, next_rescan - now)
             wake = min(x for x in (due_in, next_check - now) if x is not None)
             self.buffer.wait(max(0.0, wake))
             if self._stop.is_set():
                 return
             now = time.monotonic()
-            due = self.buffer.take_due(now)
+            due = self.buffer.take_due(now) if now >= next_rescan else []
             if due:
                 self._guarded(partial(self._rescan, due))
+                next_rescan = time.monotonic() + RESCAN_GAP_SECONDS
             if self._rescan_requested.is_set() or (next_full is not None and now >= next_full):
                 self._rescan_requested.clear()
                 self._owed_full_scan.update(self._online())
@@ -206,7 +212,7 @@ class FolderWatcher:
         """Bring the watches in line with the library folders and their roots;
         returns the folders to scan in full (new, or back online)."""
         assert self._events is not None
-        folders = {folder.path: folder for folder in list_folders(self._db)}
+        folders = folder_paths(self._db)
         changed = False
         for gone in [path for path in self._states if path not in folders]:
             self._events.unwatch(gone)
@@ -224,10 +230,9 @@ class FolderWatcher:
                 self._set_state(FolderState(path, WatchMode.POLLING.value, why))
                 fresh.append(path)  # what the unwatched subfolder got meanwhile
                 changed = True
-        for path, folder in folders.items():
-            present = folder.tracks - folder.missing
+        for path in folders:
             state = self._states.get(path)
-            reason = offline_reason(path, present)
+            reason = offline_reason(path, partial(count_present, self._db, path))
             if reason is not None:
                 if state is None or state.mode != WatchMode.OFFLINE.value:
                     self._events.unwatch(path)
@@ -287,6 +292,7 @@ class FolderWatcher:
         exists inside its library folder, and only while that library folder is
         online (an unmounted disk's events must not mark its tracks missing)."""
         targets: list[str] = []
+        gone: list[str] = []
         recorded = set(folder_paths(self._db))  # one removed a moment ago is not scanned back in
         for folder in touched:
             root = next((path for path in self._states if is_within(folder, path)), None)
@@ -299,21 +305,21 @@ class FolderWatcher:
                 or self._states[root].mode == WatchMode.OFFLINE.value
             ):
                 continue
-            if offline_reason(root, count_present(self._db, root)) is not None:
+            if offline_reason(root, partial(count_present, self._db, root)) is not None:
                 continue  # the next check takes it offline
-            while folder != root and not os.path.isdir(folder):
-                folder = os.path.dirname(folder)
-            targets.append(folder)
-        if targets and self._scan(targets) is None:
+            (targets if os.path.isdir(folder) else gone).append(folder)
+        if (targets or gone) and self._scan(targets, vanished=gone) is None:
             now = time.monotonic()
-            for folder in targets:  # tried again once they are due again
+            for folder in targets + gone:  # tried again once they are due again
                 self.buffer.touch(folder, now)
 
-    def _scan(self, folders: Sequence[str], *, full: bool = False) -> ScanReport | None:
-        """Scan `folders` (`full`: library folders, whose scan time is recorded);
-        None if the database failed, and the caller tries again later."""
+    def _scan(
+        self, folders: Sequence[str], *, vanished: Sequence[str] = (), full: bool = False
+    ) -> ScanReport | None:
+        """Scan `folders` and the `vanished` ones (`full`: library folders, whose scan
+        time is recorded); None if the database failed: the caller tries again later."""
         try:
-            report = scan(self._db, folders, library_folders_only=True)
+            report = scan(self._db, folders, vanished=vanished, library_folders_only=True)
             if full and not report.fatal:
                 record_full_scan(self._db, folders)
         except Exception:
