@@ -3,7 +3,8 @@
 Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 5),
 BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
 BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window,
-watch_libraries).
+watch_libraries, watching); watching: BENCH_WATCH_TRACKS (default 20000), and both
+watching modules BENCH_WATCH_IDLE_SECONDS (default 60).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import hashing, library_ops, queue_overhead, watch_libraries, window
+from benchmarks import hashing, library_ops, queue_overhead, watch_libraries, watching, window
 from benchmarks.common import REPO, Context, Row, ensure_library, env_int, machine
 
 MODULES = {
@@ -25,6 +26,7 @@ MODULES = {
     "hashing": hashing,
     "window": window,
     "watch_libraries": watch_libraries,
+    "watching": watching,
 }
 
 
