@@ -373,7 +373,7 @@ def _folders_list(as_json: bool, settings: Settings) -> int:
 
     folders = []
     for folder in list_folders(_open(settings, create=False)):
-        offline = offline_reason(folder.path, folder.tracks - folder.missing)
+        offline = offline_reason(folder.path, folder.tracks - folder.missing, folder.device)
         folders.append(
             {
                 "path": folder.path,
@@ -412,8 +412,10 @@ def _folders_add(paths: Sequence[str], settings: Settings) -> int:
     if not paths:
         raise UsageError("folders add: give one or more folders")
     report = add_folders(_open(settings), paths)
-    for line in report.lines():
+    for line in report.outcome_lines():
         print(printable(line))
+    for line in report.refusal_lines():
+        print(f"mus: {printable(line)}", file=sys.stderr)
     if report.added:
         print("the window and `mus watch` scan and follow it (`mus import FOLDER` scans it now)")
     return 2 if report.refused and not (report.added or report.already) else 0
@@ -509,7 +511,7 @@ def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:
             limits[name] = None
     folders = []
     for folder in list_folders(_open(settings)) if exists else []:
-        offline = offline_reason(folder.path, folder.tracks - folder.missing)
+        offline = offline_reason(folder.path, folder.tracks - folder.missing, folder.device)
         folders.append(
             {
                 "path": folder.path,

@@ -37,6 +37,7 @@ class Folder:
     last_scan_at: datetime | None
     watch_mode: str | None
     watch_error: str | None
+    device: int | None
     tracks: int = 0
     missing: int = 0
 
@@ -55,6 +56,9 @@ class AddReport:
 
     def lines(self) -> list[str]:
         """One line per path, for a person."""
+        return self.outcome_lines() + self.refusal_lines()
+
+    def outcome_lines(self) -> list[str]:
         return (
             [f"added {display_path(path)}" for path in self.added]
             + [
@@ -67,8 +71,10 @@ class AddReport:
                 f"{display_path(child)} is now part of {display_path(parent)}"
                 for child, parent in self.absorbed
             ]
-            + [f"{display_path(path)}: {why}" for path, why in self.refused]
         )
+
+    def refusal_lines(self) -> list[str]:
+        return [f"{display_path(path)}: {why}" for path, why in self.refused]
 
 
 def normalized(path: str | Path) -> str:
@@ -102,6 +108,7 @@ def list_folders(db: Database) -> list[Folder]:
                     row.last_scan_at,
                     row.watch_mode,
                     row.watch_error,
+                    row.device,
                     int(tracks),
                     int(missing),
                 )
@@ -112,6 +119,15 @@ def list_folders(db: Database) -> list[Folder]:
 def folder_paths(db: Database) -> list[str]:
     with db.read() as session:
         return list(session.scalars(select(LibraryFolder.path).order_by(LibraryFolder.path)))
+
+
+def folder_devices(db: Database) -> dict[str, int | None]:
+    """Each library folder and its root's device at its last full scan."""
+    with db.read() as session:
+        rows = session.execute(
+            select(LibraryFolder.path, LibraryFolder.device).order_by(LibraryFolder.path)
+        )
+        return {path: device for path, device in rows}
 
 
 def add_folders(db: Database, paths: Iterable[str | Path]) -> AddReport:
@@ -180,13 +196,27 @@ def remove_folder(db: Database, folder: str) -> int:
 
 
 def record_full_scan(db: Database, folders: Sequence[str], when: datetime | None = None) -> None:
-    if folders:
-        with db.write() as session:
-            session.execute(
-                update(LibraryFolder)
-                .where(LibraryFolder.path.in_(list(folders)))
-                .values(last_scan_at=when or utcnow())
-            )
+    """The time of a full scan of `folders`, and the device each root is on."""
+    if not folders:
+        return
+    devices = {}
+    for folder in folders:
+        try:
+            devices[folder] = os.stat(folder).st_dev
+        except OSError:
+            devices[folder] = None
+    with db.write() as session:
+        session.execute(
+            update(LibraryFolder),
+            [
+                {"id": folder_id, "last_scan_at": when or utcnow(), "device": devices[path]}
+                for folder_id, path in session.execute(
+                    select(LibraryFolder.id, LibraryFolder.path).where(
+                        LibraryFolder.path.in_(list(folders))
+                    )
+                )
+            ],
+        )
 
 
 def record_watch_state(db: Database, folder: str, mode: str | None, error: str | None) -> None:
@@ -199,14 +229,19 @@ def record_watch_state(db: Database, folder: str, mode: str | None, error: str |
         )
 
 
-def offline_reason(folder: str, present_tracks: int | Callable[[], int]) -> str | None:
+def offline_reason(
+    folder: str, present_tracks: int | Callable[[], int], device: int | None = None
+) -> str | None:
     """Why the root of `folder` cannot be taken at its word now, or None when it
     can: gone, unreadable, not a folder, or empty while the library holds
-    present tracks under it (an unmounted mount point). `present_tracks`, as a
-    function, is asked only of an empty root: the watcher looks every couple of
-    seconds, and counting a large folder's tracks each time would cost more
-    than the rest of its watching."""
+    present tracks under it, unless it is on the `device` it was last scanned
+    on (an unmounted mount point is an empty folder on the disk beneath; a
+    folder emptied on its own disk is taken at its word: its tracks go
+    missing). `present_tracks`, as a function, is asked only of an empty root:
+    the watcher looks every couple of seconds, and counting a large folder's
+    tracks each time would cost more than the rest of its watching."""
     try:
+        st = os.stat(folder)
         with os.scandir(folder) as entries:
             empty = next(entries, None) is None
     except FileNotFoundError:
@@ -215,7 +250,7 @@ def offline_reason(folder: str, present_tracks: int | Callable[[], int]) -> str 
         return "not a folder any more"
     except OSError as exc:
         return f"cannot read the folder ({exc.strerror})"
-    if not empty:
+    if not empty or (device is not None and st.st_dev == device):
         return None
     known = present_tracks if isinstance(present_tracks, int) else present_tracks()
     return f"the folder is empty but held {known} track(s): not mounted?" if known else None

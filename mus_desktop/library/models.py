@@ -147,6 +147,9 @@ class LibraryFolder(Base):
     )
     last_scan_at: Mapped[datetime | None] = mapped_column(DateTime)
     """The end of the last full scan of the folder."""
+    device: Mapped[int | None] = mapped_column(BigInteger)
+    """The root's device at the last full scan. An empty root on another device is an
+    unmounted mount point (offline); on the same one, a folder that was emptied."""
     watch_mode: Mapped[str | None] = mapped_column(String(10))
     """The WatchMode in force, as the last watcher set it; None: never watched."""
     watch_error: Mapped[str | None] = mapped_column(Text)

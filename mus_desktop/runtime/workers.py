@@ -47,6 +47,9 @@ from mus_desktop.runtime.broker import PrivateBroker, ping
 from mus_desktop.runtime.memory import keep_freed_memory
 
 STOP_POLL_SECONDS = 0.02
+IDLE_STOP_SECONDS = 1.5
+"""How long `LocalWorkerPool.stop` gives every worker before it asks the idle ones
+again (more than the 1 s within which RQ ignores a repeated signal)."""
 _LOADED_BY = os.getpid()
 """The process that imported this module: the one that forks pool workers, that
 is `mus import --wait` itself or the fork server (which preloads this module)."""
@@ -142,6 +145,13 @@ class _PoolWorker:
             return True
         return self.handle is not None and is_running(self.handle)
 
+    def has_work_horse(self) -> bool:
+        """Whether it runs a job: RQ forks a work horse for each."""
+        try:
+            return self.handle is not None and bool(self.handle.children())
+        except psutil.NoSuchProcess:
+            return False
+
     def signal(self, sig: signal.Signals) -> None:
         if self.handle is not None and self.running():
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -215,18 +225,25 @@ class LocalWorkerPool:
         kills the work horse) and finally SIGKILL.
         """
         self._signal_all(signal.SIGTERM)
-        if not self._wait_all(timeout):
-            # RQ ignores a repeated signal within a second of the first.
-            time.sleep(1.1)
-            self._signal_all(signal.SIGTERM)
-            if not self._wait_all(5.0):
-                self._signal_all(signal.SIGKILL)
-                self._wait_all(5.0)
+        if not self._wait_all(IDLE_STOP_SECONDS):
+            # An idle worker can miss the warm shutdown: when the signal lands inside
+            # RQ's logging call just before it blocks waiting for a job, `logging`
+            # swallows RQ's StopRequested and the worker waits out its dequeue
+            # timeout (minutes). One with no work horse has no job to finish: the
+            # second SIGTERM (a cold shutdown) loses nothing.
+            self._signal_all(signal.SIGTERM, only_idle=True)
+            if not self._wait_all(max(0.0, timeout - IDLE_STOP_SECONDS)):
+                time.sleep(1.1)  # RQ ignores a repeated signal within a second of the first
+                self._signal_all(signal.SIGTERM)
+                if not self._wait_all(5.0):
+                    self._signal_all(signal.SIGKILL)
+                    self._wait_all(5.0)
         self._workers = [worker for worker in self._workers if worker.running()]
 
-    def _signal_all(self, sig: signal.Signals) -> None:
+    def _signal_all(self, sig: signal.Signals, *, only_idle: bool = False) -> None:
         for worker in self._workers:
-            worker.signal(sig)
+            if not only_idle or not worker.has_work_horse():
+                worker.signal(sig)
 
     def _wait_all(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

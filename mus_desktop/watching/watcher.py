@@ -32,7 +32,7 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.folders import (
     count_present,
-    folder_paths,
+    folder_devices,
     offline_reason,
     record_full_scan,
     record_watch_state,
@@ -212,7 +212,7 @@ class FolderWatcher:
         """Bring the watches in line with the library folders and their roots;
         returns the folders to scan in full (new, or back online)."""
         assert self._events is not None
-        folders = folder_paths(self._db)
+        folders = folder_devices(self._db)
         changed = False
         for gone in [path for path in self._states if path not in folders]:
             self._events.unwatch(gone)
@@ -230,9 +230,9 @@ class FolderWatcher:
                 self._set_state(FolderState(path, WatchMode.POLLING.value, why))
                 fresh.append(path)  # what the unwatched subfolder got meanwhile
                 changed = True
-        for path in folders:
+        for path, device in folders.items():
             state = self._states.get(path)
-            reason = offline_reason(path, partial(count_present, self._db, path))
+            reason = offline_reason(path, partial(count_present, self._db, path), device)
             if reason is not None:
                 if state is None or state.mode != WatchMode.OFFLINE.value:
                     self._events.unwatch(path)
@@ -288,12 +288,12 @@ class FolderWatcher:
             log.warning("could not record the watch state of %s", state.path, exc_info=True)
 
     def _rescan(self, touched: Sequence[str]) -> None:
-        """Rescan the folders events touched: each taken to a folder that still
-        exists inside its library folder, and only while that library folder is
-        online (an unmounted disk's events must not mark its tracks missing)."""
+        """Rescan the folders events touched (one that is gone, as vanished), only
+        while their library folder is recorded and online: an unmounted disk's
+        events must not mark its tracks missing."""
         targets: list[str] = []
         gone: list[str] = []
-        recorded = set(folder_paths(self._db))  # one removed a moment ago is not scanned back in
+        recorded = folder_devices(self._db)  # one removed a moment ago is not scanned back in
         for folder in touched:
             root = next((path for path in self._states if is_within(folder, path)), None)
             if root is None:  # the event was on a library folder itself (made, moved, deleted)
@@ -305,7 +305,7 @@ class FolderWatcher:
                 or self._states[root].mode == WatchMode.OFFLINE.value
             ):
                 continue
-            if offline_reason(root, partial(count_present, self._db, root)) is not None:
+            if offline_reason(root, partial(count_present, self._db, root), recorded[root]):
                 continue  # the next check takes it offline
             (targets if os.path.isdir(folder) else gone).append(folder)
         if (targets or gone) and self._scan(targets, vanished=gone) is None:
