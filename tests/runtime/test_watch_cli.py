@@ -107,6 +107,18 @@ def log_tail(settings: Settings) -> str:
     return log.read_text()[-3000:] if log.exists() else "(none)"
 
 
+def assert_stopped_cleanly(watch: Watch, status: int, settings: Settings) -> None:
+    """Ended by its SIGTERM, without a traceback, within STOP_SECONDS."""
+    assert status == 128 + signal.SIGTERM, watch.err
+    assert not any("Traceback" in line for line in watch.err), "\n".join(watch.err)
+    assert watch.stopping_took < STOP_SECONDS, (
+        f"it took {watch.stopping_took:.1f} s to stop; after {STOP_SECONDS} s, still running:\n"
+        f"{watch.slow_stop}\nits output:\n"
+        + "\n".join(watch.out + watch.err)
+        + f"\nworkers.log:\n{log_tail(settings)}"
+    )
+
+
 def statuses(settings: Settings) -> list[str]:
     with closing(sqlite3.connect(settings.db_path)) as connection:
         return [row[0] for row in connection.execute("SELECT processing_status FROM track")]
@@ -139,12 +151,7 @@ def test_watch_processes_an_added_album_and_stops_cleanly_on_sigterm(
     finally:
         status = watch.terminate()
 
-    assert status == 128 + signal.SIGTERM, watch.err
-    assert not any("Traceback" in line for line in watch.err), "\n".join(watch.err)
-    assert watch.stopping_took < STOP_SECONDS, (
-        f"it took {watch.stopping_took:.1f} s to stop; after {STOP_SECONDS} s, still running:\n"
-        f"{watch.slow_stop}\nits output:\n" + "\n".join(watch.out + watch.err)
-    )
+    assert_stopped_cleanly(watch, status, private_settings)
     wait_until(
         lambda: all(process_gone(process.pid) for process in started),
         "everything `mus watch` started to end",
@@ -167,12 +174,5 @@ def test_watch_without_library_folders_says_how_to_add_one(
     finally:
         status = watch.terminate()
 
-    assert status == 128 + signal.SIGTERM, watch.err
-    assert not any("Traceback" in line for line in watch.err), "\n".join(watch.err)
-    assert watch.stopping_took < STOP_SECONDS, (
-        f"it took {watch.stopping_took:.1f} s to stop; after {STOP_SECONDS} s, still running:\n"
-        f"{watch.slow_stop}\nits output:\n"
-        + "\n".join(watch.out + watch.err)
-        + f"\nworkers.log:\n{log_tail(private_settings)}"
-    )
+    assert_stopped_cleanly(watch, status, private_settings)
     nothing_left_running(private_settings.runtime_dir)
