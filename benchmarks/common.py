@@ -162,3 +162,17 @@ def fmt_s(seconds: float) -> str:
 
 def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
+
+
+def inotify_watches() -> int:
+    """inotify watches this process holds, from /proc/self/fdinfo (one line per watch)."""
+    total = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as info:
+                total += sum(1 for line in info if line.startswith("inotify wd:"))
+        except OSError:
+            continue
+    return total

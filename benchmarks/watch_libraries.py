@@ -46,7 +46,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Context, Row, env_int, median, scratch
+from benchmarks.common import REPO, Context, Row, env_int, inotify_watches, median, scratch
 
 SECTION = "watching: watchdog vs watchfiles"
 LIBRARIES = ("watchdog", "watchfiles")
@@ -67,20 +67,6 @@ CHILD_TIMEOUT_S = 300
 
 
 # --- run in the children ---------------------------------------------------------------------
-
-
-def _inotify_watches() -> int:
-    """inotify watches this process holds, from /proc/self/fdinfo (one line per watch)."""
-    total = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
-                continue
-            with open(f"/proc/self/fdinfo/{fd}") as info:
-                total += sum(1 for line in info if line.startswith("inotify wd:"))
-        except OSError:
-            continue
-    return total
 
 
 def _status_kb(field: str) -> int:
@@ -108,7 +94,7 @@ def _import(library: str) -> tuple[float, str]:
 def _wait_released(limit_s: float = 5.0) -> float | None:
     """Seconds until this process holds no inotify watch any more (None: still some)."""
     started = time.monotonic()
-    while _inotify_watches():
+    while inotify_watches():
         if time.monotonic() - started > limit_s:
             return None
         time.sleep(0.01)
@@ -117,7 +103,7 @@ def _wait_released(limit_s: float = 5.0) -> float | None:
 
 def _wait_for_watches(count: int, limit_s: float = 60.0) -> int:
     deadline = time.monotonic() + limit_s
-    while (held := _inotify_watches()) < count and time.monotonic() < deadline:
+    while (held := inotify_watches()) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return held
 
@@ -182,7 +168,7 @@ def _start_watching(library: str, root: str, dirs: int) -> dict[str, Any]:
         scheduled = time.perf_counter()
         observer.start()
         ready = time.perf_counter()
-        watches = _inotify_watches()
+        watches = inotify_watches()
         probe_started = time.perf_counter()
         probe.write_bytes(FILE_BYTES)
         seen.wait(10)
@@ -198,7 +184,7 @@ def _start_watching(library: str, root: str, dirs: int) -> dict[str, Any]:
         # poll_delay_ms, recursive, ignore_permission_denied), polling off.
         notify = RustNotify([root], False, False, 300, True, False)
         ready = time.perf_counter()
-        watches = _inotify_watches()
+        watches = inotify_watches()
         probe_started = time.perf_counter()
         probe.write_bytes(FILE_BYTES)
         probe_s = None
@@ -428,7 +414,7 @@ def _limit_at_start(library: str, root: str) -> dict[str, Any]:
     return {
         "call": call,
         "error": _describe(error) if error else None,
-        "watches_left": _inotify_watches(),
+        "watches_left": inotify_watches(),
         "released_after_s": _wait_released(),
         **extra,
     }
@@ -465,7 +451,7 @@ def _limit_after_start(library: str, root: str) -> dict[str, Any]:
         last = batches[-1][0] if batches else 0.0
         if batches and time.monotonic() - last > QUIET_S:
             break
-    watches_after = _inotify_watches()
+    watches_after = inotify_watches()
     stop.set()
     thread.join(10)
     logging.getLogger().removeHandler(warnings)

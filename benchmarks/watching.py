@@ -60,6 +60,7 @@ from benchmarks.common import (
     Row,
     env_int,
     fmt_s,
+    inotify_watches,
     median,
     mus_env,
     scratch,
@@ -916,19 +917,6 @@ def run(ctx: Context) -> list[Row]:
 # --- the start-watching child ----------------------------------------------------------------
 
 
-def _inotify_watches() -> int:
-    total = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
-                continue
-            with open(f"/proc/self/fdinfo/{fd}") as info:
-                total += sum(1 for line in info if line.startswith("inotify wd:"))
-        except OSError:
-            continue
-    return total
-
-
 def _start_main(root: str) -> dict[str, Any]:
     from mus_desktop.watching.changes import QUIET_SECONDS, ChangeBuffer
     from mus_desktop.watching.events import FolderEvents
@@ -938,7 +926,7 @@ def _start_main(root: str) -> dict[str, Any]:
         started = time.perf_counter()
         events.watch_events(root, QUIET_SECONDS)
         ready = time.perf_counter() - started
-        watches = _inotify_watches()
+        watches = inotify_watches()
     finally:
         events.stop()
     return {"ready_s": ready, "watches": watches}
