@@ -98,8 +98,9 @@ def _startup(ctx: Context, env: dict[str, str]) -> float:
     queue, doing nothing else (imported as the command does, with the garbage
     collector paused)."""
     code = (
-        "import mus_desktop.cli as cli\n"
-        "with cli._imports_without_gc():\n"
+        "import mus_desktop.cli\n"
+        "from mus_desktop.cli.common import imports_without_gc\n"
+        "with imports_without_gc():\n"
         "    import mus_desktop.library.scanner"
     )
     return timed_run([str(ctx.python), "-c", code], env)

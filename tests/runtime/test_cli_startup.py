@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mus_desktop.cli import _imports_without_gc
+from mus_desktop.cli.common import imports_without_gc
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def _unfreeze() -> Iterator[None]:
 
 def test_collector_is_paused_while_importing_and_back_after() -> None:
     gc.unfreeze()
-    with _imports_without_gc():
+    with imports_without_gc():
         assert not gc.isenabled()
         import mus_desktop.processing.pipeline  # noqa: F401
     assert gc.isenabled()
@@ -26,6 +26,6 @@ def test_collector_is_paused_while_importing_and_back_after() -> None:
 
 
 def test_collector_is_back_after_a_failed_import() -> None:
-    with pytest.raises(ImportError), _imports_without_gc():
+    with pytest.raises(ImportError), imports_without_gc():
         import mus_desktop_no_such_module  # noqa: F401
     assert gc.isenabled()

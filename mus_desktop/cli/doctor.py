@@ -1,0 +1,79 @@
+"""`mus doctor`: the database and its PRAGMAs, the broker, the watching."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from mus_desktop.cli.common import open_library
+from mus_desktop.config import Settings
+from mus_desktop.terminal import printable
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.runtime.backend import probe_broker
+
+    exists = settings.db_path.exists()
+    pragmas = open_library(settings).pragmas() if exists else {}
+    broker = probe_broker(settings)
+    report: dict[str, object] = {
+        "database": str(settings.db_path),
+        "database_exists": exists,
+        "pragmas": pragmas,
+        "cache_dir": str(settings.cache_dir),
+        "broker": broker,
+        "watching": _watch_report(settings, exists),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        print(f"database:      {report['database']}")
+        if not exists:
+            print("  exists:      no (`mus import FOLDER` creates it)")
+        for name, value in pragmas.items():
+            print(f"  {name:<13}{value}")
+        print(f"cache:         {report['cache_dir']}")
+        print(f"broker:        {broker['url'] or 'private (not started)'}")
+        answer = "yes" if broker["answers"] else f"no ({broker['reason']})"
+        print(f"  answers:     {answer}")
+        if broker["answers"]:
+            print(f"  workers:     {broker['live_workers']}")
+            print(f"  queue depth: {broker['queue_depth']}")
+        watching = report["watching"]
+        assert isinstance(watching, dict)
+        print(f"watching:      MUS_WATCH={watching['setting']}")
+        for name, value in watching["inotify"].items():
+            print(f"  inotify {name}: {value}")
+        for folder in watching["folders"]:
+            print(f"  {folder['mode'] or 'unwatched':<11}{printable(folder['path'])}")
+            if folder["error"]:
+                print(f"  {'':<11}{printable(folder['error'])}")
+    # A library not made yet and a private broker not started yet are fine: both
+    # are made when there is work. A configured broker that does not answer is not.
+    return 0 if broker["answers"] or broker["private"] else 1
+
+
+def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:
+    """The watch setting, the kernel's inotify limits, and each library folder's
+    mode in force and why it is not events (the sysctl to raise a limit, say)."""
+
+    from mus_desktop.library.folders import list_folders, offline_reason
+
+    limits = {}
+    for name in ("max_user_watches", "max_user_instances"):
+        try:
+            limits[name] = int(Path(f"/proc/sys/fs/inotify/{name}").read_text())
+        except (OSError, ValueError):
+            limits[name] = None
+    folders = []
+    for folder in list_folders(open_library(settings)) if exists else []:
+        offline = offline_reason(folder.path, folder.tracks - folder.missing, folder.device)
+        folders.append(
+            {
+                "path": folder.path,
+                "mode": "offline" if offline else folder.watch_mode,
+                "error": offline or folder.watch_error,
+            }
+        )
+    return {"setting": settings.watch, "inotify": limits, "folders": folders}

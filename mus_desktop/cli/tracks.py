@@ -1,0 +1,262 @@
+"""The commands about tracks and their work: import, status, errors, retry, reconcile, worker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mus_desktop.cli.common import (
+    UsageError,
+    imports_without_gc,
+    open_library,
+    print_report,
+    report_fatal,
+)
+from mus_desktop.config import Settings
+from mus_desktop.terminal import printable
+
+if TYPE_CHECKING:
+    from mus_desktop.library.engine import Database
+    from mus_desktop.library.queries import ErroredTrack
+    from mus_desktop.runtime.backend import Backend
+
+
+WAIT_POLL_SECONDS = 0.1
+"""How often `import --wait` counts unfinished tracks (one indexed COUNT; when
+nothing moved, it also asks the broker how many jobs are queued)."""
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    if args.wait:
+        return _import_and_wait(args, settings)
+
+    with imports_without_gc():
+        from mus_desktop.library.scanner import scan
+
+    db = open_library(settings)
+    report = scan(db, args.paths)
+    if report.fatal:
+        return report_fatal(report)
+    _add_imported_folders(db, args.paths)
+    if not report.to_process:
+        print_report(report)
+        return 0  # nothing to queue: no need to reach (or even import) the broker's client
+    with imports_without_gc():
+        from mus_desktop.processing.service import queue_scanned
+        from mus_desktop.runtime.backend import start_backend
+    with start_backend(settings, start_workers=False) as backend:
+        queue_scanned(report, backend.queue, settings)
+        print_report(report)
+        if backend.queue is not None and backend.live_workers() == 0:
+            print(
+                f"{len(report.to_process)} track(s) queued; no worker is running: "
+                "open mus or run `mus worker`"
+            )
+    return 0
+
+
+def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
+    """`mus import --wait`: scan, queue, and show progress until every track is final.
+
+    The workers are forked from this process once it has imported what it
+    shares with them (see LocalWorkerPool), and get ready while it scans. The
+    database is created or upgraded first, and its connections closed before
+    the fork.
+    """
+    with imports_without_gc():
+        from mus_desktop.library.models import ProcessingStatus
+        from mus_desktop.library.queries import errored_tracks, status_counts
+        from mus_desktop.library.scanner import scan
+        from mus_desktop.library.transitions import count_unfinished
+        from mus_desktop.processing.service import reconcile
+        from mus_desktop.runtime.backend import start_backend
+
+    db = open_library(settings)
+    db.dispose()  # no SQLite connection may cross the fork
+    with start_backend(settings, fork_workers_here=True) as backend:
+        report = scan(db, args.paths)
+        if report.fatal:
+            return report_fatal(report)
+        _add_imported_folders(db, args.paths)
+        if backend.queue is None:
+            print_report(report)
+            waiting = count_unfinished(db)
+            print(
+                f"mus: {backend.describe()}; {waiting} unfinished track(s) recorded, "
+                "processed once it is back",
+                file=sys.stderr,
+            )
+            return 1
+        # One call queues the scan's tracks and any work an earlier run lost,
+        # and reads the queue while it is still empty.
+        reconcile(db, backend.queue, settings)
+        print_report(report)
+        if settings.workers == 0 and backend.live_workers() == 0 and count_unfinished(db):
+            print(
+                "mus: MUS_WORKERS=0 starts no worker here and none is running: waiting for "
+                "one (`mus worker`); Ctrl+C stops waiting, the tracks stay queued",
+                file=sys.stderr,
+            )
+        _wait_until_final(db, backend, settings)
+    counts = status_counts(db)
+    shown = (ProcessingStatus.COMPLETE.value, ProcessingStatus.ERROR.value, "missing")
+    print(", ".join(f"{counts[key]} {key.lower()}" for key in shown))
+    _print_errored(errored_tracks(db, among=report.to_process))
+    return 0
+
+
+def _add_imported_folders(db: Database, paths: Sequence[str]) -> None:
+    """An imported folder becomes a library folder, followed from then on."""
+    import os
+
+    from mus_desktop.library.folders import add_folders
+
+    added = add_folders(db, [path for path in paths if os.path.isdir(path)])
+    for path in added.added:
+        print(f"library folder: {printable(path)} (followed by the window and `mus watch`)")
+    for child, parent in added.absorbed:
+        print(f"library folder {printable(child)} is now part of {printable(parent)}")
+
+
+SHOWN_ERRORS = 20
+"""How many of its failed files `mus import --wait` lists; `mus errors` lists all."""
+
+
+def _print_errored(tracks: Sequence[ErroredTrack], limit: int | None = SHOWN_ERRORS) -> None:
+    """Each failed track: its id (for `mus retry ID`), its file, and why."""
+    for track in tracks[:limit]:
+        print(f"{track.id:>7}  {printable(track.path)}\n         {printable(track.message)}")
+    if limit is not None and len(tracks) > limit:
+        print(f"and {len(tracks) - limit} more: `mus errors` lists them all")
+    if tracks:
+        print("once fixed: `mus retry ID...` or `mus retry --all`")
+
+
+def cmd_errors(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.library.queries import errored_tracks
+
+    tracks = errored_tracks(open_library(settings, create=False))
+    if args.json:
+        print(json.dumps([track._asdict() for track in tracks], indent=2))
+    else:
+        _print_errored(tracks, limit=None)
+    return 0
+
+
+def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> None:
+    """A progress bar until no present track is left unfinished. When nothing
+    is queued or running yet tracks remain (work lost), reconcile again; when
+    the jobs failed because the database's disk is full, which no retry can
+    mend, raise DiskFullError."""
+    from datetime import UTC, datetime
+
+    import psutil
+    from tqdm import tqdm
+
+    from mus_desktop.library.database_errors import DiskFullError, disk_full_message
+    from mus_desktop.library.transitions import count_unfinished
+    from mus_desktop.processing.service import reconcile, stopped_by_full_disk
+
+    started = datetime.fromtimestamp(psutil.Process().create_time(), UTC)
+    remaining = count_unfinished(db)
+    idle_polls = 0
+    with tqdm(total=remaining, unit="track", desc="processing", disable=None) as bar:
+        while remaining:
+            time.sleep(WAIT_POLL_SECONDS)
+            now_remaining = count_unfinished(db)
+            bar.update(max(0, remaining - now_remaining))
+            if now_remaining == remaining and backend.queue_depth() == 0:
+                idle_polls += 1
+                if (
+                    idle_polls % round(1 / WAIT_POLL_SECONDS) == 0  # 1 s of nothing
+                    and backend.queue is not None
+                    and stopped_by_full_disk(backend.queue, since=started)
+                ):  # main reports it; the workers and broker started here stop on the way
+                    raise DiskFullError(disk_full_message(settings.db_path))
+                if idle_polls % round(10 / WAIT_POLL_SECONDS) == 0:  # 10 s of nothing
+                    reconcile(db, backend.queue, settings)
+            else:
+                idle_polls = 0
+            remaining = now_remaining
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.library.queries import status_counts
+
+    counts = status_counts(open_library(settings, create=False))
+    if args.json:
+        print(json.dumps(counts, indent=2))
+    else:
+        for name, value in counts.items():
+            print(f"{name:>16}: {value}")
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.all and not args.ids:
+        raise UsageError("retry: give track ids or --all")
+    db = open_library(settings, create=False)
+    if not args.all and not _errored_among(db, args.ids):
+        return 0
+    from mus_desktop.processing.service import retry_tracks
+    from mus_desktop.runtime.backend import start_backend
+
+    with start_backend(settings, start_workers=False) as backend:
+        count = retry_tracks(db, backend.queue, None if args.all else args.ids, settings)
+        print(f"{count} errored track(s) queued again" if count else "no track is in error")
+        if count and backend.queue is None:
+            print(f"mus: {backend.describe()}; they run once it is back", file=sys.stderr)
+        elif count and backend.live_workers() == 0:
+            print(_NO_WORKER_HINT, file=sys.stderr)
+    return 0
+
+
+_NO_WORKER_HINT = "mus: no worker is running: open mus or run `mus worker` to process them"
+
+
+def _errored_among(db: Database, track_ids: Sequence[int]) -> bool:
+    """Whether any of `track_ids` is in error; says why each other one is not retried.
+    An id that names no track is a bad argument (UsageError)."""
+    from mus_desktop.library.models import ProcessingStatus
+    from mus_desktop.library.queries import statuses_of
+
+    statuses = statuses_of(db, track_ids)
+    unknown = [str(track_id) for track_id in track_ids if track_id not in statuses]
+    if unknown:
+        raise UsageError(
+            f"retry: no track with id {', '.join(unknown)} (`mus errors` lists the errored ones)"
+        )
+    for track_id in dict.fromkeys(track_ids):
+        if statuses[track_id] != ProcessingStatus.ERROR:
+            print(f"track {track_id} is {statuses[track_id].lower()}, not in error: not retried")
+    return any(status == ProcessingStatus.ERROR for status in statuses.values())
+
+
+def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.processing.service import reconcile
+    from mus_desktop.runtime.backend import start_backend
+
+    db = open_library(settings)
+    with start_backend(settings, start_workers=False) as backend:
+        if backend.queue is None:
+            raise UsageError(backend.describe())
+        count = reconcile(db, backend.queue, settings)
+    print(f"{count} track(s) whose work was lost queued again")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.processing.queue import BrokerError
+    from mus_desktop.runtime.workers import run_worker
+
+    # A library this worker cannot use (newer schema, damaged, not writable) is
+    # one line now, not a failed job per batch later.
+    open_library(settings).dispose()
+    try:
+        return run_worker(settings, burst=args.burst)
+    except BrokerError as exc:
+        raise UsageError(str(exc)) from exc
