@@ -11,6 +11,7 @@ stops matching is removed.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -90,14 +91,47 @@ def _text_key(value: str) -> str | None:
     return value.casefold() if value else None
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(value: str) -> tuple[str | int, ...]:
+    """Text in natural order: "Track 2" before "Track 10", case ignored. The parts
+    alternate text, number, text…, so two keys compare part by part alike."""
+    parts = _DIGITS.split(value.casefold())
+    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
+
+
+def _album_order(row: TrackRow) -> tuple[Any, ...]:
+    """Within an album: disc, track, then title (a track without a number last)."""
+    return (
+        row.disc_number or 0,
+        row.track_number if row.track_number is not None else 1 << 30,
+        natural_key(row.title),
+    )
+
+
+def _artist_key(row: TrackRow) -> tuple[Any, ...] | None:
+    """By album artist (else artist), album, disc, track: how a music manager lists."""
+    artist = row.album_artist or row.artist
+    if not artist:
+        return None
+    return (natural_key(artist), natural_key(row.album), *_album_order(row))
+
+
+def _album_key(row: TrackRow) -> tuple[Any, ...] | None:
+    if not row.album:
+        return None
+    return (natural_key(row.album), *_album_order(row))
+
+
 SortKey = Callable[[TrackRow], Any]
 
 # A key of None means "blank": blanks go last whichever way the column sorts.
 SORT_KEYS: dict[Column, SortKey] = {
     Column.STATUS: lambda row: SORT_RANK[kind_of(row)],
-    Column.TITLE: lambda row: _text_key(row.title),
-    Column.ARTIST: lambda row: _text_key(row.artist),
-    Column.ALBUM: lambda row: _text_key(row.album),
+    Column.TITLE: lambda row: natural_key(row.title) if row.title else None,
+    Column.ARTIST: _artist_key,
+    Column.ALBUM: _album_key,
     Column.NUMBER: lambda row: row.track_number,
     Column.DURATION: lambda row: row.duration,
     Column.FORMAT: lambda row: _text_key(row.format),

@@ -39,6 +39,8 @@ class TrackRow(NamedTuple):
     error: str
     missing_since: datetime | None
     content_hash: str | None
+    album_artist: str
+    disc_number: int | None
 
 
 # The path as stored (bytes), decoded once here: `display_path(os.fsdecode(b))`
@@ -58,6 +60,8 @@ _ROW_COLUMNS = (
     Track.last_error_message,
     Track.missing_since,
     Track.content_hash,
+    Track.album_artist,
+    Track.disc_number,
     Track.change_seq,
 )
 
@@ -69,7 +73,8 @@ def _shown_path(stored: bytes | str) -> str:
 
 
 def _to_row(raw: Row) -> TrackRow:
-    (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash, _) = raw
+    (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash,
+     album_artist, disc, _seq) = raw  # fmt: skip
     shown = _shown_path(path)
     return TrackRow(
         id_,
@@ -84,6 +89,8 @@ def _to_row(raw: Row) -> TrackRow:
         error or "",
         missing,
         chash,
+        album_artist or "",
+        disc,
     )
 
 

@@ -217,3 +217,57 @@ def test_duplicate_count_follows_hash_changes(qapp, db: Database, follower: Chan
     _follow(model, follower)
     assert model.counts().duplicates == 0
     assert model.rowCount() == 0
+
+
+def test_artist_and_album_sort_like_a_music_manager(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """Artist: album artist (else artist), album, disc, track; Album: album, disc, track;
+    numbers inside titles and names in natural order."""
+    tracks = [  # (title, artist, album artist, album, disc, track), in file order
+        ("Finale", "Guest", "Zed", "Album 10", 2, 1),
+        ("Opening", "Zed", "Zed", "Album 10", 1, 1),
+        ("Second", "Zed", "", "Album 2", 1, 2),
+        ("First", "Zed", "", "Album 2", 1, 1),
+        ("Coda", "Zed", "Zed", "Album 10", 1, 12),
+        ("Middle", "Zed", "Zed", "Album 10", 1, 2),
+        ("Solo", "adams", "", "Album 9", None, None),
+    ]
+    for index, (title, artist, album_artist, album, disc, number) in enumerate(tracks):
+        add_track(
+            db,
+            f"/music/{index}.mp3",
+            title=title,
+            artist=artist,
+            album_artist=album_artist or None,
+            album=album,
+            disc_number=disc,
+            track_number=number,
+        )
+    model = _model(follower)
+
+    model.sort(Column.ARTIST, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == [
+        "Solo",  # adams: case ignored
+        "First",  # Zed, Album 2 before Album 10
+        "Second",
+        "Opening",  # Zed, Album 10, disc 1: tracks 1, 2, 12
+        "Middle",
+        "Coda",
+        "Finale",  # disc 2, though its artist is a guest: the album artist counts
+    ]
+
+    model.sort(Column.ALBUM, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == [
+        "First", "Second", "Solo", "Opening", "Middle", "Coda", "Finale"
+    ]  # fmt: skip
+
+
+def test_titles_sort_in_natural_order(qapp, db: Database, follower: ChangeFollower) -> None:
+    for index, title in enumerate(["Track 10", "track 2", "Track 1", "Interlude"]):
+        add_track(db, f"/music/{index}.mp3", title=title)
+    model = _model(follower)
+
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+
+    assert _column(model, Column.TITLE) == ["Interlude", "Track 1", "track 2", "Track 10"]
