@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QTableView,
@@ -74,9 +75,12 @@ SEARCH_DELAY_MS = 200
 DETAIL_REFRESH_MS = 300
 
 
-def counts_text(counts: Counts) -> str:
-    """The status bar's summary, e.g. '120 tracks · 100 complete · 3 errors'."""
+def counts_text(counts: Counts, shown: int | None = None) -> str:
+    """The status bar's summary, e.g. '120 tracks · 100 complete · 3 errors', led by
+    '12 of 120 shown' when a filter or search hides some (`shown` rows listed)."""
     parts = [plural(counts.total, "track")]
+    if shown is not None and shown != counts.total:
+        parts[0] = f"{shown:,} of {counts.total:,} shown"
     words = {
         Kind.COMPLETE: ("complete", "complete"),
         Kind.PENDING: ("pending", "pending"),
@@ -96,6 +100,8 @@ def counts_text(counts: Counts) -> str:
 class MainWindow(QMainWindow):
     importRequested = Signal(str)
     retryRequested = Signal(object)
+    messageShown = Signal(str)
+    """Each status-bar message, as it is shown ("" when one is cleared)."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__()
@@ -253,7 +259,14 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.folders_label = QLabel(watch_summary(None, self._watch_setting))
         self.broker_label = QLabel("starting the broker…")
-        bar.addWidget(self.counts_label, 1)
+        # Messages in a place of their own: QStatusBar.showMessage would hide the counts.
+        self.message_label = QLabel()
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(lambda: self.show_message(""))
+        bar.addWidget(self.counts_label)
+        bar.addWidget(self.message_label, 1)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.folders_label)
         bar.addPermanentWidget(self.broker_label)
@@ -293,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def import_folder(self, folder: str) -> None:
         """Scan `folder` and queue its tracks, off the GUI thread."""
-        self.statusBar().showMessage(f"Importing {folder}…")
+        self.show_message(f"Importing {folder}…")
         self.importRequested.emit(folder)
 
     def open_folders_dialog(self) -> FoldersDialog:
@@ -354,6 +367,7 @@ class MainWindow(QMainWindow):
     def _apply_filter(self) -> None:
         status_filter = self.filter_box.currentData()
         self.model.set_filter(StatusFilter(status_filter), self.search.text())
+        self._update_counts()
         self._on_selection()
 
     # -- what comes back -----------------------------------------------------
@@ -378,7 +392,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_watch_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message)
+        self.show_message(message)
 
     @Slot(object)
     def _on_broker(self, state: BrokerState) -> None:
@@ -392,7 +406,7 @@ class MainWindow(QMainWindow):
     def _on_import_finished(self, folder: str, report: ScanReport, added: AddReport | None) -> None:
         summary = report.summary()
         followed = " · followed from now on" if added is not None and added.added else ""
-        self.statusBar().showMessage(f"{folder}: {summary}{followed}", 15000)
+        self.show_message(f"{folder}: {summary}{followed}", 15000)
         if report.problems or report.fatal:
             self._message(
                 QMessageBox.Icon.Warning,
@@ -418,7 +432,7 @@ class MainWindow(QMainWindow):
     def _on_folders_scanned(self, report: ScanReport) -> None:
         message = scan_message(report)
         if message:
-            self.statusBar().showMessage(message, 10000)
+            self.show_message(message, 10000)
         if self.folders_dialog is not None and self.folders_dialog.isVisible():
             self.folders_dialog.schedule_refresh()
 
@@ -429,7 +443,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str, int)
     def _on_folder_removed(self, folder: str, forgotten: int) -> None:
-        self.statusBar().showMessage(
+        self.show_message(
             f"Forgot {folder} and its {plural(forgotten, 'track')}; no file was touched", 10000
         )
         if self.folders_dialog is not None:
@@ -444,7 +458,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_retry_finished(self, count: int) -> None:
-        self.statusBar().showMessage(f"{plural(count, 'track')} queued again", 10000)
+        self.show_message(f"{plural(count, 'track')} queued again", 10000)
 
     @Slot(str)
     def _on_service_failed(self, message: str) -> None:
@@ -474,9 +488,19 @@ class MainWindow(QMainWindow):
             self.detail.show_track(track_id)
 
     @Slot()
+    def show_message(self, text: str, timeout_ms: int = 0) -> None:
+        """A message beside the counts (never over them), cleared after `timeout_ms`."""
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        self.messageShown.emit(text)
+        if timeout_ms:
+            self._message_timer.start(timeout_ms)
+        else:
+            self._message_timer.stop()
+
     def _update_counts(self) -> None:
         counts = self.model.counts()
-        self.counts_label.setText(counts_text(counts))
+        self.counts_label.setText(counts_text(counts, self.model.rowCount()))
         outstanding = counts.outstanding
         if outstanding == 0:
             self._peak_outstanding = 0

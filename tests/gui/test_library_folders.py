@@ -61,7 +61,7 @@ def test_music_copied_into_a_library_folder_shows_up_and_completes_with_no_click
 ) -> None:
     window = window_factory(broker_settings, db)
     messages: list[str] = []
-    window.statusBar().messageChanged.connect(messages.append)
+    window.messageShown.connect(messages.append)
     qtbot.waitUntil(lambda: window.folders_label.text() == "watching 1 folder", timeout=60000)
     qtbot.waitUntil(lambda: _complete(window) == 2, timeout=60000)  # the catch-up scan's
 
@@ -203,7 +203,7 @@ def test_an_import_from_the_window_becomes_a_followed_library_folder(
     library = make_library(tmp_path / "music", albums=1, tracks_per_album=2)
     window = window_factory(offline_settings, db)
     messages: list[str] = []
-    window.statusBar().messageChanged.connect(messages.append)
+    window.messageShown.connect(messages.append)
     qtbot.waitUntil(
         lambda: window.folders_label.text().startswith("no library folders"), timeout=STARTED
     )

@@ -128,3 +128,29 @@ def test_live_rows_and_state_survive_a_restart(
     assert header.sectionSize(Column.ARTIST) == 231
     assert header.sortIndicatorSection() == Column.TITLE
     assert again.model.index(0, Column.TITLE).data() == "Zulu"
+
+
+def test_counts_stay_visible_beside_a_message_and_say_how_many_are_shown(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    """A message (an import, a retry) has a place of its own and never hides the counts;
+    under a filter or a search the counts say how many of the tracks are listed."""
+    mixed_library(db)
+    window = window_factory(offline_settings, db)
+    window.resize(1280, 760)
+    window.show()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5)
+
+    window.import_folder("/nowhere/at/all")
+    assert window.message_label.text() == "Importing /nowhere/at/all…"
+    assert window.counts_label.isVisible()
+    assert window.counts_label.text().startswith("5 tracks · 2 complete")
+
+    window.filter_box.setCurrentIndex(window.filter_box.findData(StatusFilter.ERRORS.value))
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.counts_label.text().startswith("1 of 5 shown · ")
+    window.search.setText("Intro")
+    window.filter_box.setCurrentIndex(window.filter_box.findData(StatusFilter.ALL.value))
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("2 of 5 shown"))
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.counts_label.text().startswith("5 tracks · "))
