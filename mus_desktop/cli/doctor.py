@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mus_desktop.cli.common import open_library
 from mus_desktop.config import Settings
 from mus_desktop.terminal import printable
 
+if TYPE_CHECKING:
+    from mus_desktop.library.engine import Database
+
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.backend import probe_broker
 
-    exists = settings.db_path.exists()
-    pragmas = open_library(settings).pragmas() if exists else {}
+    db = open_library(settings) if settings.db_path.exists() else None
+    exists = db is not None
+    pragmas = db.pragmas() if db is not None else {}
     broker = probe_broker(settings)
     report: dict[str, object] = {
         "database": str(settings.db_path),
@@ -23,7 +28,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "pragmas": pragmas,
         "cache_dir": str(settings.cache_dir),
         "broker": broker,
-        "watching": _watch_report(settings, exists),
+        "watching": _watch_report(settings, db),
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -54,11 +59,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if broker["answers"] or broker["private"] else 1
 
 
-def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:
+def _watch_report(settings: Settings, db: Database | None) -> dict[str, object]:
     """The watch setting, the kernel's inotify limits, and each library folder's
     mode in force and why it is not events (the sysctl to raise a limit, say)."""
-
-    from mus_desktop.library.folders import list_folders, offline_reason
+    from mus_desktop.library.folders import list_folders
 
     limits = {}
     for name in ("max_user_watches", "max_user_instances"):
@@ -67,13 +71,7 @@ def _watch_report(settings: Settings, exists: bool) -> dict[str, object]:
         except (OSError, ValueError):
             limits[name] = None
     folders = []
-    for folder in list_folders(open_library(settings)) if exists else []:
-        offline = offline_reason(folder.path, folder.tracks - folder.missing, folder.device)
-        folders.append(
-            {
-                "path": folder.path,
-                "mode": "offline" if offline else folder.watch_mode,
-                "error": offline or folder.watch_error,
-            }
-        )
+    for folder in list_folders(db) if db is not None else []:
+        mode, why = folder.state_now()
+        folders.append({"path": folder.path, "mode": mode, "error": why})
     return {"setting": settings.watch, "inotify": limits, "folders": folders}

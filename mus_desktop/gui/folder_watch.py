@@ -2,8 +2,8 @@
 
 The watcher runs its own thread and calls back from it; each callback queues
 what a scan found on the broker there and then emits a signal, which Qt
-delivers to the window in the GUI thread. A callback never raises: an
-exception in one would end the watcher's thread for good.
+delivers to the window in the GUI thread. A scan whose tracks could not be
+queued says so among its problems (reconcile queues them later).
 """
 
 from __future__ import annotations
@@ -52,14 +52,9 @@ class FolderWatch(QObject):
         if self._watcher is not None:
             return
         try:
-            from mus_desktop.library.folders import folder_paths
             from mus_desktop.watching.watcher import FolderWatcher
 
             watcher = FolderWatcher(self._db, self._settings, self._on_scanned, self._on_folders)
-            # The watcher reports states only when one changes, so an empty
-            # library says so here, before the watcher's first report can.
-            if not folder_paths(self._db):
-                self.foldersChanged.emit([])
             watcher.start()
         except Exception as exc:  # a locked database, a broken install: the window still browses
             log.exception("could not start the folder watcher")

@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import LibraryFolder, Track, utcnow
+from mus_desktop.library.models import LibraryFolder, Track, WatchMode, utcnow
 from mus_desktop.library.paths import display_path, is_within
 
 
@@ -40,6 +40,14 @@ class Folder:
     device: int | None
     tracks: int = 0
     missing: int = 0
+
+    def state_now(self) -> tuple[str | None, str | None]:
+        """(watch mode, why) as a person should read them: the last watcher's word,
+        unless the root is offline now (no watcher may be running to notice)."""
+        offline = offline_reason(self.path, self.tracks - self.missing, self.device)
+        if offline is not None:
+            return WatchMode.OFFLINE.value, offline
+        return self.watch_mode, self.watch_error
 
 
 @dataclass

@@ -198,9 +198,6 @@ class FolderEvents:
             for emitter in watched.observer.emitters
         )
 
-    def watched(self) -> list[str]:
-        return list(self._watches)
-
     def out_of_watches(self) -> dict[str, OSError]:
         """Library folders in which a subfolder made after the start could not be
         watched, for want of inotify watches or instances (taken: reported once)."""
