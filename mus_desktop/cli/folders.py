@@ -27,17 +27,16 @@ def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _folders_list(as_json: bool, settings: Settings) -> int:
-    from mus_desktop.library.folders import list_folders, offline_reason
-    from mus_desktop.library.models import WatchMode
+    from mus_desktop.library.folders import list_folders
 
     folders = []
     for folder in list_folders(open_library(settings, create=False)):
-        offline = offline_reason(folder.path, folder.tracks - folder.missing, folder.device)
+        mode, why = folder.state_now()
         folders.append(
             {
                 "path": folder.path,
-                "mode": WatchMode.OFFLINE.value if offline else folder.watch_mode,
-                "error": offline or folder.watch_error,
+                "mode": mode,
+                "error": why,
                 "tracks": folder.tracks,
                 "missing": folder.missing,
                 "added_at": folder.added_at.isoformat(timespec="seconds"),
@@ -114,8 +113,12 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     folders = folder_paths(db)
     db.dispose()  # no SQLite connection may cross the fork of the workers
     with start_backend(settings, fork_workers_here=True) as backend:
-        if backend.queue is None:
-            raise UsageError(f"{backend.describe()}; start it, then `mus watch` again")
+        if backend.queue is None:  # a failure trying again later mends: status 1
+            print(
+                f"mus: {printable(backend.describe())}; start it, then `mus watch` again",
+                file=sys.stderr,
+            )
+            return 1
 
         def scanned(report: ScanReport) -> None:
             queue_scanned(report, backend.queue, settings)

@@ -76,10 +76,7 @@ def _nearly_full(db_path: Path | str) -> bool:
 def disk_full_message(db_path: Path | str) -> str:
     """One line for a person whose library database's disk is full."""
     folder = Path(db_path).absolute().parent
-    return (
-        f"the library database's disk is full ({folder}): "
-        "free some space, then run mus import again"
-    )
+    return f"the library database's disk is full ({folder}): free some space, then try again"
 
 
 def describe_database_error(exc: BaseException, db_path: Path | str) -> tuple[str, int]:

@@ -199,6 +199,5 @@ def test_a_full_database_is_told_apart_from_a_busy_one(tmp_path: Path) -> None:
     assert not is_disk_full(busy.value)
     assert is_disk_full(no_space.value)
     assert disk_full_message(tmp_path / "library.db") == (
-        f"the library database's disk is full ({tmp_path}): "
-        "free some space, then run mus import again"
+        f"the library database's disk is full ({tmp_path}): free some space, then try again"
     )

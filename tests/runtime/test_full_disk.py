@@ -92,8 +92,7 @@ def test_import_wait_stops_in_one_line_when_the_database_disk_is_full(
 
     assert result.returncode == 1, result.stderr
     assert result.stderr.splitlines() == [
-        f"mus: the library database's disk is full ({small_disk}): "
-        "free some space, then run mus import again"
+        f"mus: the library database's disk is full ({small_disk}): free some space, then try again"
     ]
     log = (full_disk_settings.log_dir / "workers.log").read_text()
     failures = log.count("exception raised while executing")
