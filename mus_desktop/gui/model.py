@@ -11,7 +11,6 @@ stops matching is removed.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QPalette
 
+from mus_desktop.gui.sorting import album_order, artist_of, natural_key
 from mus_desktop.gui.status import (
     SORT_RANK,
     WORDS,
@@ -91,40 +91,18 @@ def _text_key(value: str) -> str | None:
     return value.casefold() if value else None
 
 
-_DIGITS = re.compile(r"(\d+)")
-
-
-def natural_key(value: str) -> tuple[str | int, ...]:
-    """Text in natural order: "Track 2" before "Track 10", case ignored. The parts
-    alternate text, number, text…, so two keys compare part by part alike."""
-    folded = value.casefold()
-    if not _DIGITS.search(folded):
-        return (folded,)  # most names: no split to pay for (~4x faster on 100,000 rows)
-    parts = _DIGITS.split(folded)
-    return tuple(int(part) if index % 2 else part for index, part in enumerate(parts))
-
-
-def _album_order(row: TrackRow) -> tuple[Any, ...]:
-    """Within an album: disc, track, then title (a track without a number last)."""
-    return (
-        row.disc_number or 0,
-        row.track_number if row.track_number is not None else 1 << 30,
-        natural_key(row.title),
-    )
-
-
 def _artist_key(row: TrackRow) -> tuple[Any, ...] | None:
     """By album artist (else artist), album, disc, track: how a music manager lists."""
-    artist = row.album_artist or row.artist
+    artist = artist_of(row)
     if not artist:
         return None
-    return (natural_key(artist), natural_key(row.album), *_album_order(row))
+    return (natural_key(artist), natural_key(row.album), *album_order(row))
 
 
 def _album_key(row: TrackRow) -> tuple[Any, ...] | None:
     if not row.album:
         return None
-    return (natural_key(row.album), *_album_order(row))
+    return (natural_key(row.album), *album_order(row))
 
 
 SortKey = Callable[[TrackRow], Any]
