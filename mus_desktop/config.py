@@ -1,15 +1,28 @@
-"""Settings from environment variables, with per-user platform defaults.
+"""Settings from environment variables and a small settings file, with per-user
+platform defaults.
 
 Every setting is read here and nowhere else, so a bad value is reported once,
-as one line that names the variable.
+as one line that names the variable, or the settings file and its key.
+
+The settings file holds what a person tunes in the window's Settings dialog
+(`FILE_KEYS`): `settings.json` in the user's config folder, or the file
+MUS_CONFIG names. An environment variable set to a non-blank value wins over
+the file. The file is JSON, read and written with the standard library: three
+keys need no TOML writer dependency (and no lock change), and Python's JSON
+round-trips any path, including one that is not valid UTF-8.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -17,7 +30,31 @@ from mus_desktop import APP_NAME, APP_ORG
 
 
 class ConfigError(ValueError):
-    """A setting has a value we cannot use; the message names the variable."""
+    """A setting has a value we cannot use; the message names the variable, or the
+    settings file and the key."""
+
+
+class Source(Enum):
+    """Where a setting's value comes from."""
+
+    DEFAULT = "default"
+    FILE = "settings file"
+    ENVIRONMENT = "environment"
+
+
+@dataclass(frozen=True)
+class Origin:
+    source: Source
+    where: str = ""
+    """The settings file's path, or the environment variable's name."""
+
+    def describe(self) -> str:
+        """'default', 'settings file /…/settings.json', 'set by MUS_WORKERS in the environment'."""
+        if self.source is Source.ENVIRONMENT:
+            return f"set by {self.where} in the environment"
+        if self.source is Source.FILE:
+            return f"settings file {self.where}"
+        return "default"
 
 
 @dataclass(frozen=True)
@@ -42,32 +79,76 @@ class Settings:
     watch_max_folders: int = 0
     """MUS_WATCH_MAX_FOLDERS: at most this many folders watched by events, all library
     folders together (0: as many as the kernel allows); past it, a folder is polled."""
+    config_path: Path | None = None
+    """The settings file read (it may not exist)."""
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
+    """Where each of FILE_KEYS got its value."""
 
     @property
     def thumbnail_dir(self) -> Path:
         return self.cache_dir / "thumbnails"
 
 
-def _int_var(name: str, default: int, minimum: int, maximum: int) -> int:
+WATCH_MODES = ("auto", "events", "polling", "off")
+WORKERS_RANGE = (0, 64)
+FILE_KEYS: dict[str, str] = {
+    "workers": "MUS_WORKERS",
+    "music_roots": "MUS_MUSIC_ROOTS",
+    "watch": "MUS_WATCH",
+}
+"""The settings the settings file may hold, and the variable that overrides each."""
+
+
+def _env(name: str) -> str | None:
+    """A variable's value, None when it is unset or blank (which counts as unset)."""
     raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+    return None if raw is None or raw.strip() == "" else raw
+
+
+# -- checking a value, from the environment (text) or the file (JSON) ------------------
+
+
+def _whole_number(label: str, raw: object, minimum: int, maximum: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ConfigError(f"{label}={raw!r} is not a whole number")
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+        raise ConfigError(f"{label}={raw!r} is not a whole number") from None
     if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}={value} is out of range ({minimum}..{maximum})")
+        raise ConfigError(f"{label}={value} is out of range ({minimum}..{maximum})")
     return value
 
 
+def _folders(label: str, parts: list[str]) -> tuple[Path, ...]:
+    roots = tuple(Path(part).expanduser().absolute() for part in parts if part)
+    for root in roots:
+        if not root.is_dir():
+            raise ConfigError(f"{label} names {str(root)!r}, which is not a folder")
+    return roots
+
+
+def _choice(label: str, raw: object, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower() if isinstance(raw, str) else raw
+    if value not in choices:
+        raise ConfigError(f"{label}={value!r} must be one of {', '.join(choices)}")
+    return str(value)
+
+
+def _int_var(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = _env(name)
+    return default if raw is None else _whole_number(name, raw, minimum, maximum)
+
+
 def _path_var(name: str, default: Path) -> Path:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    raw = _env(name)
+    if raw is None:
         return default
     path = Path(raw).expanduser()
     if name == "MUS_DB" and path.is_dir():
         raise ConfigError(f"MUS_DB={raw!r} is a folder; it must name the SQLite file")
+    if name == "MUS_CONFIG" and path.is_dir():
+        raise ConfigError(f"MUS_CONFIG={raw!r} is a folder; it must name the settings file")
     return path.absolute()
 
 
@@ -80,47 +161,148 @@ def _redis_url_var() -> str | None:
     return raw
 
 
-def _roots_var() -> tuple[Path, ...]:
-    raw = os.environ.get("MUS_MUSIC_ROOTS", "")
-    roots = tuple(Path(part).expanduser().absolute() for part in raw.split(os.pathsep) if part)
-    for root in roots:
-        if not root.is_dir():
-            raise ConfigError(f"MUS_MUSIC_ROOTS names {str(root)!r}, which is not a folder")
-    return roots
+# -- the settings file ----------------------------------------------------------------
 
 
-WATCH_MODES = ("auto", "events", "polling", "off")
+@dataclass(frozen=True)
+class FileSettings:
+    """What the settings file holds: None for a key it does not have."""
+
+    workers: int | None = None
+    music_roots: tuple[Path, ...] | None = None
+    watch: str | None = None
+
+    def present(self) -> dict[str, object]:
+        return {key: value for key in FILE_KEYS if (value := getattr(self, key)) is not None}
 
 
-def _choice_var(name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in choices:
-        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
-    return raw
+def default_config_path() -> Path:
+    """The settings file: MUS_CONFIG, else settings.json in the user's config folder."""
+    default = Path(platformdirs.user_config_dir(APP_NAME, APP_ORG)) / "settings.json"
+    return _path_var("MUS_CONFIG", default)
+
+
+def _file_roots(label: str, raw: object) -> tuple[Path, ...]:
+    if not isinstance(raw, list) or not all(isinstance(part, str) for part in raw):
+        raise ConfigError(f"{label}={raw!r} is not a list of folders")
+    return _folders(label, raw)
+
+
+_FILE_READERS: dict[str, Callable[[str, Any], object]] = {
+    "workers": lambda label, raw: _whole_number(label, raw, *WORKERS_RANGE),
+    "music_roots": _file_roots,
+    "watch": lambda label, raw: _choice(label, raw, WATCH_MODES),
+}
+
+
+def read_settings_file(path: Path | None = None) -> FileSettings:
+    """The settings file's values, checked; a missing file holds none.
+
+    Raises ConfigError naming the file (and the key, for a bad value).
+    """
+    path = path or default_config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return FileSettings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f'{path}: must hold a JSON object, such as {{"workers": 2}}')
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: {', '.join(FILE_KEYS)})")
+    values = {key: _FILE_READERS[key](f"{path}: {key}", raw) for key, raw in data.items()}
+    return FileSettings(**values)
+
+
+def write_settings_file(values: FileSettings, path: Path | None = None) -> Path:
+    """Write the settings file atomically (a reader sees the old file or the new one,
+    never half of one); returns its path."""
+    path = path or default_config_path()
+    data = values.present()
+    if values.music_roots is not None:
+        data["music_roots"] = [str(root) for root in values.music_roots]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+    ) as out:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(out.name, path)
+    return path
+
+
+# -- the whole --------------------------------------------------------------------------
+
+
+_ENV_READERS: dict[str, Callable[[str], object]] = {
+    "workers": lambda raw: _whole_number("MUS_WORKERS", raw, *WORKERS_RANGE),
+    "music_roots": lambda raw: _folders("MUS_MUSIC_ROOTS", raw.split(os.pathsep)),
+    "watch": lambda raw: _choice("MUS_WATCH", raw, WATCH_MODES),
+}
+
+
+def setting_origins(config_path: Path, in_file: FileSettings) -> dict[str, Origin]:
+    """Where each of FILE_KEYS gets its value: a non-blank environment variable wins
+    over the settings file (`in_file`, read from `config_path`), which wins over
+    the default."""
+    origins: dict[str, Origin] = {}
+    for key, variable in FILE_KEYS.items():
+        if _env(variable) is not None:
+            origins[key] = Origin(Source.ENVIRONMENT, variable)
+        elif getattr(in_file, key) is not None:
+            origins[key] = Origin(Source.FILE, str(config_path))
+        else:
+            origins[key] = Origin(Source.DEFAULT)
+    return origins
+
+
+def _tuned(config_path: Path) -> tuple[dict[str, Any], dict[str, Origin]]:
+    """The values of FILE_KEYS that the environment or the settings file set, and
+    where every one of them comes from."""
+    in_file = read_settings_file(config_path)
+    origins = setting_origins(config_path, in_file)
+    values: dict[str, Any] = {}
+    for key, origin in origins.items():
+        if origin.source is Source.ENVIRONMENT:
+            values[key] = _ENV_READERS[key](_env(origin.where) or "")
+        elif origin.source is Source.FILE:
+            values[key] = getattr(in_file, key)
+    return values, origins
 
 
 def load_settings() -> Settings:
-    """Read the settings; raises ConfigError naming the variable at fault."""
+    """Read the settings; raises ConfigError naming the variable (or the settings
+    file and key) at fault. The environment wins over the settings file."""
     data_dir = Path(platformdirs.user_data_dir(APP_NAME, APP_ORG))
     cache_default = Path(platformdirs.user_cache_dir(APP_NAME, APP_ORG))
     with warnings.catch_warnings():  # no XDG_RUNTIME_DIR: platformdirs' /tmp fallback is fine
         warnings.simplefilter("ignore")
         runtime_default = Path(platformdirs.user_runtime_dir(APP_NAME, APP_ORG))
     log_default = Path(platformdirs.user_log_dir(APP_NAME, APP_ORG))
+    config_path = default_config_path()
+    tuned, origins = _tuned(config_path)
     return Settings(
         db_path=_path_var("MUS_DB", data_dir / "library.db"),
         cache_dir=_path_var("MUS_CACHE_DIR", cache_default),
         redis_url=_redis_url_var(),
-        workers=_int_var("MUS_WORKERS", os.cpu_count() or 2, 0, 64),
+        workers=tuned.get("workers", os.cpu_count() or 2),
         job_timeout=_int_var("MUS_JOB_TIMEOUT", 600, 10, 86400),
         batch_size=_int_var("MUS_BATCH_SIZE", 500, 1, 10000),
         runtime_dir=_path_var("MUS_RUNTIME_DIR", runtime_default),
         log_dir=_path_var("MUS_LOG_DIR", log_default),
-        music_roots=_roots_var(),
-        watch=_choice_var("MUS_WATCH", "auto", WATCH_MODES),
+        music_roots=tuned.get("music_roots", ()),
+        watch=tuned.get("watch", "auto"),
         rescan_hours=_int_var("MUS_RESCAN_HOURS", 24, 0, 24 * 366),
         poll_seconds=_int_var("MUS_POLL_SECONDS", 30, 1, 86400),
         watch_max_folders=_int_var("MUS_WATCH_MAX_FOLDERS", 0, 0, 10_000_000),
+        config_path=config_path,
+        origins=origins,
     )

@@ -19,6 +19,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("MUS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("MUS_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("MUS_LOG_DIR", str(tmp_path / "log"))
+    monkeypatch.setenv("MUS_CONFIG", str(tmp_path / "config" / "settings.json"))  # never the user's
     monkeypatch.delenv("MUS_REDIS_URL", raising=False)
     monkeypatch.delenv("MUS_MUSIC_ROOTS", raising=False)
     monkeypatch.setenv("MUS_WORKERS", "2")
