@@ -8,6 +8,7 @@ whose `describe()` says why.
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -49,13 +50,14 @@ class Backend:
     error: str | None = None
     _broker: PrivateBroker | None = field(default=None, repr=False)
     _pool: LocalWorkerPool | None = field(default=None, repr=False)
+    _paused: bool = field(default=False, repr=False)
 
     def describe(self) -> str:
         """One line for a status bar: '3 workers on private broker', 'broker unreachable: …'."""
         if self.queue is None or self.url is None:
             reason = (self.error or "unknown reason").splitlines()[0]
             return f"broker unreachable: {reason}"
-        count = self.live_workers()
+        count = self.worker_count()
         where = "private broker" if self.private else redact_url(self.url)
         return f"{count} worker{'' if count == 1 else 's'} on {where}"
 
@@ -67,6 +69,45 @@ class Backend:
             return len(live_workers(self.queue))
         except redis_errors.RedisError:
             return 0
+
+    def worker_count(self) -> int:
+        """The workers on this library's queue: those registered that still run, and
+        those of our pool that run but are not registered (yet, or again).
+
+        RQ lists a worker once it has registered, about a second after it was
+        forked (longer on a busy machine): counting only those, the window
+        said "0 workers" right after starting its own, and kept saying it
+        while they worked whenever the next count was late.
+        """
+        if self.queue is None:
+            return 0
+        try:
+            registered = live_workers(self.queue)
+        except redis_errors.RedisError:
+            return 0
+        here = socket.gethostname()
+        listed = {worker.pid for worker in registered if worker.hostname == here}
+        pool = self._pool
+        starting = [pid for pid in pool.running_pids() if pid not in listed] if pool else []
+        return len(registered) + len(starting)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Our local workers take no more jobs (each finishes the batch in hand); queued
+        work stays queued. Workers that others run on the same broker (another
+        window, `mus worker`, a server) are not ours to pause. Returns at once."""
+        self._paused = True
+        if self._pool is not None:
+            self._pool.pause()
+
+    def resume(self) -> None:
+        """Our local workers take jobs again (see LocalWorkerPool.pause)."""
+        self._paused = False
+        if self._pool is not None:
+            self._pool.resume()
 
     def queue_depth(self) -> int:
         """Jobs waiting in the queue (not those being worked on)."""

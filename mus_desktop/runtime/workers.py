@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
@@ -177,6 +178,9 @@ class LocalWorkerPool:
     the log folder. `stop` ends them; should the caller exit without it,
     multiprocessing sends them SIGTERM (a warm shutdown) on the way out, and
     should it die, the kernel does (see `_worker_process`).
+
+    `pause` and `resume` may be called from any thread; neither waits for a
+    worker to finish its batch.
     """
 
     def __init__(
@@ -187,13 +191,28 @@ class LocalWorkerPool:
         self.count = count
         self.fork_here = fork_here
         self.log_path = Path(settings.log_dir) / "workers.log"
+        self.paused = False
         self._workers: list[_PoolWorker] = []
+        self._retiring: list[_PoolWorker] = []
+        """Workers told to stop by `pause`, finishing the batch in hand."""
+        self._lock = threading.Lock()
 
     @property
     def pids(self) -> list[int]:
-        return [worker.process.pid for worker in self._workers if worker.process.pid]
+        """The pool's workers, those finishing their batch after a pause included."""
+        every = [*self._workers, *self._retiring]
+        return [worker.process.pid for worker in every if worker.process.pid]
+
+    def running_pids(self) -> list[int]:
+        """The pids of the pool's workers that still run (retiring ones included)."""
+        every = [*self._workers, *self._retiring]
+        return [worker.process.pid for worker in every if worker.process.pid and worker.running()]
 
     def start(self) -> None:
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         if self.fork_here:
             context = multiprocessing.get_context("fork")
@@ -215,15 +234,67 @@ class LocalWorkerPool:
                 handle = None  # already gone
             self._workers.append(_PoolWorker(process, handle))
 
+    def pause(self) -> None:
+        """Have every worker take no more jobs; returns at once.
+
+        Pausing is stopping the pool's workers, and resuming is starting
+        `count` new ones. The alternatives: RQ's `suspend` is a key every
+        worker on the broker obeys, so on a shared broker it would also pause
+        other people's workers (another window's, a server's); a pause flag
+        per worker would need a check in RQ's work loop, and keep idle
+        processes around. A stopped worker loses nothing: its warm shutdown
+        (SIGTERM) lets it finish the batch in hand, queued jobs stay queued,
+        and no state outlives the pool (a fresh start is not paused). A
+        worker forks from the fork server in milliseconds, so a resume is
+        as quick as a start.
+
+        As in `stop`, an idle worker that missed the warm shutdown gets a
+        second SIGTERM after IDLE_STOP_SECONDS (from a timer thread): one
+        with no work horse has no batch to finish.
+        """
+        with self._lock:
+            if self.paused:
+                return
+            self.paused = True
+            leaving, self._workers = self._workers, []
+            self._retiring = [worker for worker in self._retiring if worker.running()] + leaving
+        for worker in leaving:
+            worker.signal(signal.SIGTERM)
+        straggling = threading.Timer(IDLE_STOP_SECONDS, self._stop_idle, args=(leaving,))
+        straggling.daemon = True
+        straggling.start()
+
+    def _stop_idle(self, leaving: list[_PoolWorker]) -> None:
+        for worker in leaving:
+            if not worker.has_work_horse():
+                worker.signal(signal.SIGTERM)
+
+    def resume(self) -> None:
+        """Start `count` workers again after `pause`; those still finishing the batch
+        they had when paused end once it is done."""
+        with self._lock:
+            if not self.paused:
+                return
+            self.paused = False
+            self._start()
+
     def alive(self) -> int:
-        return sum(1 for worker in self._workers if worker.running())
+        """The pool's workers that still run (retiring ones included)."""
+        return sum(1 for worker in [*self._workers, *self._retiring] if worker.running())
 
     def stop(self, timeout: float = 30.0) -> None:
         """Warm shutdown: running jobs get `timeout` seconds to finish.
 
         Stragglers then get a second SIGTERM (RQ's cold shutdown, which also
-        kills the work horse) and finally SIGKILL.
+        kills the work horse) and finally SIGKILL. Workers paused and still
+        finishing their batch are stopped the same way.
         """
+        with self._lock:
+            self._workers += self._retiring
+            self._retiring = []
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
         self._signal_all(signal.SIGTERM)
         if not self._wait_all(IDLE_STOP_SECONDS):
             # An idle worker can miss the warm shutdown: when the signal lands inside
