@@ -1,4 +1,5 @@
-"""The detail pane: everything about the selected track.
+"""The detail pane: everything about the selected track, and the actions on it
+(the same `TrackActions` as the table's context menu, given with `set_actions`).
 
 Reading the track and decoding its cover happen on a QThreadPool thread
 (QImage is safe there, QPixmap is not); the result comes back by a signal
@@ -9,6 +10,7 @@ already left is dropped.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,15 +24,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
 
 from mus_desktop.gui.model import format_duration
 from mus_desktop.gui.status import Kind, action_icon, kind_for, stage_word, status_icon
+from mus_desktop.gui.track_menu import TrackActions
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus
-from mus_desktop.library.rows import TrackDetail, track_detail
+from mus_desktop.library.rows import TrackDetail, TrackRow, track_detail
 
 COVER_SIZE = 200
 
@@ -148,6 +152,27 @@ def field_values(detail: TrackDetail) -> dict[str, str]:
     }
 
 
+def track_row(detail: TrackDetail) -> TrackRow:
+    """The shown track as a table row, what `TrackActions` acts on."""
+    track = detail.track
+    return TrackRow(
+        track.id,
+        track.processing_status,
+        track.title or Path(detail.path).name,
+        track.artist or "",
+        track.album or "",
+        track.track_number,
+        track.duration,
+        track.format or "",
+        detail.path,
+        track.last_error_message or "",
+        track.missing_since,
+        track.content_hash,
+        track.album_artist or "",
+        track.disc_number,
+    )
+
+
 def _value_label() -> QLabel:
     label = QLabel()
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -165,6 +190,10 @@ class DetailPane(QScrollArea):
         self._thumbnails = thumbnails
         self._request = 0
         self._track_id: int | None = None
+        self._row: TrackRow | None = None
+        """The shown track, once read; with `_duplicate`, what the action buttons act on."""
+        self._duplicate = False
+        self._actions: TrackActions | None = None
         self._signals = _Signals(self)
         self._signals.ready.connect(self._show)
         self._signals.failed.connect(self._show_failure)
@@ -194,6 +223,7 @@ class DetailPane(QScrollArea):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addLayout(status_row)
+        layout.addLayout(self._build_buttons())
 
         self.error_box = QFrame()
         self.error_box.setFrameShape(QFrame.Shape.StyledPanel)
@@ -224,6 +254,85 @@ class DetailPane(QScrollArea):
         self.setWidget(body)
         self.show_track(None)
 
+    def _build_buttons(self) -> QVBoxLayout:
+        """Open and Open Containing Folder for a present track; Locate and Forget for a
+        missing one; Move to Trash for a duplicate. Shown once `set_actions` is called."""
+        style = self.style()
+
+        def button(
+            text: str,
+            pixmap: QStyle.StandardPixmap,
+            tip: str,
+            act: Callable[[TrackActions, TrackRow], None],
+        ) -> QPushButton:
+            made = QPushButton(style.standardIcon(pixmap), text)
+            made.setToolTip(tip)
+            made.clicked.connect(lambda: self._act(act))
+            return made
+
+        self.open_button = button(
+            "Open",
+            QStyle.StandardPixmap.SP_MediaPlay,
+            "Play the file with the desktop's player",
+            lambda actions, row: actions.open_rows([row]),
+        )
+        self.folder_button = button(
+            "Open Containing Folder",
+            QStyle.StandardPixmap.SP_DirOpenIcon,
+            "Show the file's folder in the file manager",
+            lambda actions, row: actions.open_folders([row]),
+        )
+        self.locate_button = button(
+            "Locate…",
+            QStyle.StandardPixmap.SP_FileDialogContentsView,
+            "Pick the file this track is now: it keeps its id if the content is the same",
+            lambda actions, row: actions.locate(row),
+        )
+        self.forget_button = button(
+            "Forget…",
+            QStyle.StandardPixmap.SP_DialogDiscardButton,
+            "Forget this missing track (no file is touched)",
+            lambda actions, row: actions.forget_rows([row]),
+        )
+        self.trash_button = button(
+            "Move to Trash…",
+            QStyle.StandardPixmap.SP_TrashIcon,
+            "Move this copy to the desktop's trash; another copy stays",
+            lambda actions, row: actions.trash_rows([row], lambda _row: self._duplicate),
+        )
+        rows = QVBoxLayout()
+        for group in (
+            (self.open_button, self.folder_button),
+            (self.locate_button, self.forget_button, self.trash_button),
+        ):
+            row = QHBoxLayout()
+            for widget in group:
+                row.addWidget(widget)
+            row.addStretch(1)
+            rows.addLayout(row)
+        return rows
+
+    def set_actions(self, actions: TrackActions) -> None:
+        """The track actions the buttons call (shared with the table's context menu)."""
+        self._actions = actions
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        row = self._row if self._actions is not None else None
+        present = row is not None and row.missing_since is None
+        missing = row is not None and row.missing_since is not None
+        self.open_button.setVisible(present)
+        self.folder_button.setVisible(present)
+        self.locate_button.setVisible(missing)
+        self.forget_button.setVisible(missing)
+        self.trash_button.setVisible(present and self._duplicate)
+
+    def _act(self, act: Callable[[TrackActions, TrackRow], None]) -> None:
+        # Until the newly selected track is read, the row shown is the one before.
+        row = self._row
+        if self._actions is not None and row is not None and row.id == self._track_id:
+            act(self._actions, row)
+
     def set_palette_tint(self, colours: dict[Kind, QColor]) -> None:
         """Tint the error box like an error row (palette-aware)."""
         palette = self.error_box.palette()
@@ -252,6 +361,9 @@ class DetailPane(QScrollArea):
             self.show_track(self._track_id)
 
     def _clear(self, message: str) -> None:
+        self._row = None
+        self._duplicate = False
+        self._update_buttons()
         self.title.setText(message)
         self.subtitle.clear()
         self.status_icon.clear()
@@ -277,6 +389,9 @@ class DetailPane(QScrollArea):
             self._clear("This track is no longer in the library.")
             return
         track = detail.track
+        self._row = track_row(detail)
+        self._duplicate = bool(detail.duplicates)
+        self._update_buttons()
         self.title.setText(track.title or Path(detail.path).name)
         self.subtitle.setText(" — ".join(part for part in (track.artist, track.album) if part))
         kind = kind_for(track.processing_status, track.missing_since is not None)
