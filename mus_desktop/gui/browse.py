@@ -1,0 +1,163 @@
+"""Browsing by artist and album, without widgets: the `Scope` a sidebar selection
+stands for, and `ArtistIndex`, the counts per artist and album kept up to date
+from the same rows and change batches as the track table.
+
+Names are compared exactly as the rows carry them, never case-folded: "Björk"
+and "björk" as two distinct tags are two entries (next to each other, since the
+order ignores case). "" is the unknown artist or album, listed last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mus_desktop.gui.sorting import artist_of, natural_key
+from mus_desktop.gui.status import Kind, kind_of
+from mus_desktop.library.rows import TrackRow
+
+Key = tuple[str, str]
+"""(artist, album): an album of the index; the artist is the listed artist."""
+
+_FINE, _ERRORED, _MISSING = 0, 1, 2
+_STATE_OF_KIND = {Kind.ERROR: _ERRORED, Kind.MISSING: _MISSING}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the sidebar selects: one artist's tracks, or one album of theirs.
+
+    `artist` is the listed artist (`sorting.artist_of`: album artist, else
+    artist); "" is the unknown artist, and `album` "" the unknown album.
+    `album` None means every album of the artist.
+    """
+
+    artist: str
+    album: str | None = None
+
+    def matches(self, row: TrackRow) -> bool:
+        return artist_of(row) == self.artist and (self.album is None or row.album == self.album)
+
+
+@lru_cache(maxsize=1 << 16)
+def order_key(name: str) -> tuple[bool, tuple[str | int, ...], str]:
+    """Where an artist or album name sorts: natural order, case ignored, the
+    unknown ("") last; names differing only in case by their exact text."""
+    return (name == "", natural_key(name), name)
+
+
+@dataclass(slots=True)
+class Tally:
+    """The tracks of an artist or album, and how many are errored or missing."""
+
+    tracks: int = 0
+    errors: int = 0
+    """Errored and present: a missing track counts as missing only."""
+    missing: int = 0
+
+    @property
+    def marked(self) -> bool:
+        """Whether it holds a track that needs attention."""
+        return bool(self.errors or self.missing)
+
+    def add(self, state: int, step: int) -> None:
+        self.tracks += step
+        if state == _ERRORED:
+            self.errors += step
+        elif state == _MISSING:
+            self.missing += step
+
+
+def _entry(row: TrackRow) -> tuple[str, str, int]:
+    return artist_of(row), row.album, _STATE_OF_KIND.get(kind_of(row), _FINE)
+
+
+class ArtistIndex:
+    """Track counts per artist and per album, changed a batch at a time.
+
+    Each track is remembered by id as (artist, album, state), so a change
+    batch costs its own size: an update that moves no count (most of them:
+    a status going from pending to complete) changes nothing here.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[str, str, int]] = {}
+        self._artists: dict[str, Tally] = {}
+        self._albums: dict[str, dict[str, Tally]] = {}
+        self.total = Tally()
+
+    def set_rows(self, rows: Iterable[TrackRow]) -> None:
+        """Count every row anew (the initial load)."""
+        self._entries = {row.id: _entry(row) for row in rows}
+        self._artists = {}
+        self._albums = {}
+        self.total = Tally()
+        for entry in self._entries.values():
+            self._count(entry, +1)
+
+    def apply_changes(self, rows: Sequence[TrackRow], removed_ids: Sequence[int]) -> set[Key]:
+        """Take rows inserted or updated, and ids deleted, since the last call.
+
+        Returns the albums whose counts changed, appeared or went (their
+        artists' counts changed with them).
+        """
+        changed: set[Key] = set()
+        for track_id in removed_ids:
+            gone = self._entries.pop(track_id, None)
+            if gone is not None:
+                self._count(gone, -1)
+                changed.add(gone[:2])
+        for row in rows:
+            entry = _entry(row)
+            old = self._entries.get(row.id)
+            if old == entry:
+                continue
+            if old is not None:
+                self._count(old, -1)
+                changed.add(old[:2])
+            self._entries[row.id] = entry
+            self._count(entry, +1)
+            changed.add(entry[:2])
+        return changed
+
+    def _count(self, entry: tuple[str, str, int], step: int) -> None:
+        artist, album, state = entry
+        self.total.add(state, step)
+        artist_tally = self._artists.get(artist)
+        if artist_tally is None:
+            artist_tally = self._artists[artist] = Tally()
+            self._albums[artist] = {}
+        artist_tally.add(state, step)
+        albums = self._albums[artist]
+        album_tally = albums.get(album)
+        if album_tally is None:
+            album_tally = albums[album] = Tally()
+        album_tally.add(state, step)
+        if not album_tally.tracks:
+            del albums[album]
+        if not artist_tally.tracks:
+            del self._artists[artist]
+            del self._albums[artist]
+
+    # -- what the sidebar asks -------------------------------------------------
+
+    def artists(self) -> list[str]:
+        """Every artist, in order."""
+        return sorted(self._artists, key=order_key)
+
+    def albums(self, artist: str) -> list[str]:
+        """The albums of `artist`, in order (none for an artist not listed)."""
+        return sorted(self._albums.get(artist, ()), key=order_key)
+
+    def artist_tally(self, artist: str) -> Tally | None:
+        return self._artists.get(artist)
+
+    def album_tally(self, artist: str, album: str) -> Tally | None:
+        return self._albums.get(artist, {}).get(album)
+
+    def __contains__(self, scope: Scope) -> bool:
+        """Whether `scope` still holds any track."""
+        if scope.album is None:
+            return scope.artist in self._artists
+        return scope.album in self._albums.get(scope.artist, ())
