@@ -42,7 +42,7 @@ ERRORS = {
 
 
 def build_library(root: Path) -> int:
-    """Fill a library under `root`; returns the id of the track to select."""
+    """Fill a library under `root`; returns the id of the track to select (an error)."""
     from mus_desktop.config import load_settings
     from mus_desktop.library.engine import open_database
     from mus_desktop.library.models import ProcessingStatus, Track
@@ -62,7 +62,8 @@ def build_library(root: Path) -> int:
                     status = ProcessingStatus.PENDING if t >= 6 else ProcessingStatus.METADATA_DONE
                 error = ERRORS.get((a, t))
                 path = f"{root}/Music/{artist}/{album}/{t:02d} {title}.{fmt.lower()}"
-                if error or status == ProcessingStatus.PENDING:
+                metadata_failed = error is not None and error.startswith("metadata")
+                if metadata_failed or status == ProcessingStatus.PENDING:
                     track = Track(
                         path=path, processing_status=ProcessingStatus.ERROR if error else status
                     )
@@ -71,7 +72,9 @@ def build_library(root: Path) -> int:
                 else:
                     track = Track(
                         path=path,
-                        processing_status=status,
+                        processing_status=ProcessingStatus.ERROR if error else status,
+                        last_error_message=error,
+                        failed_stage="art" if error else None,
                         title=title,
                         artist=artist,
                         album=album,
@@ -95,10 +98,12 @@ def build_library(root: Path) -> int:
                 session.add(track)
                 session.flush()
                 if (a, t) == (0, 3):
+                    original_id = track.id
+                if (a, t) == (1, 4):
                     selected = track.id
                 if (a, t) == (2, 6):
                     track.missing_since = datetime(2025, 1, 14, 9, 12)
-        original = session.get(Track, selected)
+        original = session.get(Track, original_id)
         assert original is not None
         session.add(
             Track(
@@ -145,7 +150,7 @@ def main(argv: list[str]) -> int:
         settings = load_settings()
         db = open_database(settings.db_path)
         window = MainWindow(settings, db)
-        window.resize(1400, 720)
+        window.resize(1280, 760)
         window.show()
 
         def wait_for(condition, timeout_ms: int = 20000) -> None:  # type: ignore[no-untyped-def]
@@ -157,13 +162,9 @@ def main(argv: list[str]) -> int:
 
         wait_for(lambda: window.model.rowCount() > 0)
         window.table.sortByColumn(Column.ARTIST, Qt.SortOrder.AscendingOrder)
+        window.sidebar.tree.expandAll()
         window.select_track(selected)
-        wait_for(
-            lambda: (
-                window.detail.cover.pixmap() is not None
-                and not window.detail.cover.pixmap().isNull()
-            )
-        )
+        wait_for(lambda: window.detail.error_box.isVisible())
         wait_for(lambda: "worker" in window.broker_label.text())
         wait_for(lambda: False, 300)
         output.parent.mkdir(parents=True, exist_ok=True)

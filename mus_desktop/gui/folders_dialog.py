@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mus_desktop.gui.delegates import MiddleElideDelegate
+from mus_desktop.gui.delegates import middle_elide
 from mus_desktop.gui.watch_status import mode_word
 from mus_desktop.gui.words import local_time, plural
 from mus_desktop.library.engine import Database
@@ -145,7 +145,7 @@ class FoldersDialog(QDialog):
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setWordWrap(False)
-        table.setItemDelegateForColumn(FOLDER, MiddleElideDelegate(table))
+        table.setItemDelegateForColumn(FOLDER, middle_elide(table))
         table.verticalHeader().hide()
         header = table.horizontalHeader()
         header.setStretchLastSection(True)

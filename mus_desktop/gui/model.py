@@ -27,6 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QPalette
 
+from mus_desktop.gui.browse import Scope
 from mus_desktop.gui.sorting import album_order, artist_of, natural_key
 from mus_desktop.gui.status import (
     SORT_RANK,
@@ -157,9 +158,15 @@ class TrackTableModel(QAbstractTableModel):
         self._sort_keys: dict[Column, dict[int, Any]] = {}
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
+        self._scope: Scope | None = None
+        self._sticky: set[int] = set()
+        """Rows a live change took out of the filter but that stay shown while
+        selected (see `apply_changes`); forgotten at the next filter change."""
         self._sort_column: Column | None = None
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._brushes: dict[Kind, QBrush] = {}
+        self.removing_rows = False
+        """True while shown rows leave: the view then moves its current row by itself."""
         self.set_palette(palette)
 
     # -- what the view asks --------------------------------------------------
@@ -202,7 +209,12 @@ class TrackTableModel(QAbstractTableModel):
     @staticmethod
     def _text(row: TrackRow, column: Column) -> str:
         if column == Column.STATUS:
-            return WORDS[kind_of(row)]
+            kind = kind_of(row)
+            if kind == Kind.ERROR and row.error:
+                # The message where the eye already is: the Error column may be off-screen.
+                first_line = row.error.partition("\n")[0]
+                return f"Error: {first_line}"
+            return WORDS[kind]
         if column == Column.NUMBER:
             return "" if row.track_number is None else str(row.track_number)
         if column == Column.DURATION:
@@ -240,6 +252,25 @@ class TrackTableModel(QAbstractTableModel):
         error = ProcessingStatus.ERROR
         return (i for i in self._visible[first : last + 1] if rows[i].status == error)
 
+    def errored_rows(self, first: int, last: int) -> list[TrackRow]:
+        """The errored rows shown at positions `first` to `last` (inclusive)."""
+        rows = self._rows
+        error = ProcessingStatus.ERROR
+        shown = (rows[track_id] for track_id in self._visible[first : last + 1])
+        return [row for row in shown if row.status == error]
+
+    def ids_in(self, first: int, last: int) -> list[int]:
+        """Ids of the rows shown at positions `first` to `last` (inclusive)."""
+        return self._visible[first : last + 1]
+
+    def rows_in(self, first: int, last: int) -> list[TrackRow]:
+        rows = self._rows
+        return [rows[track_id] for track_id in self._visible[first : last + 1]]
+
+    def row(self, track_id: int) -> TrackRow | None:
+        """The row of `track_id`, shown or not."""
+        return self._rows.get(track_id)
+
     def position_of(self, track_id: int) -> int | None:
         self._ensure_positions()
         return self._pos.get(track_id)
@@ -276,18 +307,34 @@ class TrackTableModel(QAbstractTableModel):
         self.endResetModel()
         self.countsChanged.emit()
 
-    def set_filter(self, status_filter: StatusFilter, text: str) -> None:
+    def set_filter(
+        self, status_filter: StatusFilter, text: str, scope: Scope | None = None
+    ) -> None:
+        """Show the rows of `status_filter` that contain every word of `text`, within
+        `scope` (an artist or album of the sidebar; None: the whole library)."""
         words = text.casefold().split()
-        if status_filter == self._filter and words == self._words:
+        if (status_filter, words, scope) == (self._filter, self._words, self._scope):
             return
         self._filter = status_filter
         self._words = words
+        self._scope = scope
+        self._sticky = set()
         self.beginResetModel()
         self._refilter()
         self.endResetModel()
 
-    def apply_changes(self, rows: Sequence[TrackRow], removed: Sequence[int]) -> None:
-        """Take rows inserted or updated, and ids deleted, in the database since the last call."""
+    def apply_changes(
+        self,
+        rows: Sequence[TrackRow],
+        removed: Sequence[int],
+        keep: Callable[[int], bool] | None = None,
+    ) -> None:
+        """Take rows inserted or updated, and ids deleted, in the database since the last call.
+
+        A shown row that stops matching the filter leaves, unless `keep(position)`
+        says to keep it (the window keeps the selected rows: a retried track
+        stays in view under the Errors filter until the person moves on).
+        """
         if not rows and not removed:
             return
         touched: list[TrackRow] = []  # the rows as they were and as they are
@@ -321,13 +368,17 @@ class TrackTableModel(QAbstractTableModel):
             if position is None and matches:
                 enter.append(track_id)
             elif position is not None and not matches:
-                leave.append(position)
+                if row is not None and keep is not None and keep(position):
+                    self._sticky.add(track_id)
+                    shown.append(position)
+                else:
+                    leave.append(position)
             elif position is not None:
                 shown.append(position)
         self._emit_changed(shown)
         if len(enter) + len(leave) > _RESET_THRESHOLD:
             self.beginResetModel()
-            self._refilter()
+            self._refilter(self._kept_sticky(keep))
             self.endResetModel()
         else:
             self._remove_positions(leave)
@@ -366,7 +417,22 @@ class TrackTableModel(QAbstractTableModel):
             self._haystacks[row.id] = text
         return text
 
+    def _kept_sticky(self, keep: Callable[[int], bool] | None) -> set[int]:
+        """The sticky rows still kept, read before a reset moves the positions."""
+        if keep is None:
+            return set()
+        self._ensure_positions()
+        kept = set()
+        for track_id in self._sticky:
+            position = self._pos.get(track_id)
+            if position is not None and track_id in self._rows and keep(position):
+                kept.add(track_id)
+        self._sticky = kept
+        return kept
+
     def _matches(self, row: TrackRow) -> bool:
+        if self._scope is not None and not self._scope.matches(row):
+            return False
         if self._filter == StatusFilter.DUPLICATES:
             if not self.is_duplicate(row):
                 return False
@@ -379,12 +445,17 @@ class TrackTableModel(QAbstractTableModel):
             return all(word in haystack for word in self._words)
         return True
 
-    def _refilter(self) -> None:
-        """The visible rows anew from the filter and sort (inside a model reset)."""
-        if self._filter == StatusFilter.ALL and not self._words:
+    def _refilter(self, also: set[int] | frozenset[int] = frozenset()) -> None:
+        """The visible rows anew from the filter and sort (inside a model reset),
+        with the ids in `also` shown whether they match or not."""
+        if self._filter == StatusFilter.ALL and not self._words and self._scope is None:
             ids = list(self._rows)
         else:
-            ids = [track_id for track_id, row in self._rows.items() if self._matches(row)]
+            ids = [
+                track_id
+                for track_id, row in self._rows.items()
+                if track_id in also or self._matches(row)
+            ]
         self._sort_ids(ids)
         self._visible = ids
         self._rebuild_positions()
@@ -403,15 +474,53 @@ class TrackTableModel(QAbstractTableModel):
                     keys[track_id] = key(row)
         return keys
 
+    def _effective_sort(self) -> tuple[Column | None, bool]:
+        """(column, descending): the header's sort; unsorted within an artist or album
+        of the sidebar, that one's tracks in album order."""
+        if self._sort_column is None and self._scope is not None:
+            return (Column.ALBUM if self._scope.album is not None else Column.ARTIST), False
+        return self._sort_column, self._sort_order == Qt.SortOrder.DescendingOrder
+
     def _sort_ids(self, ids: list[int]) -> None:
-        if self._sort_column is None:
+        if self._filter == StatusFilter.DUPLICATES:
+            self._sort_duplicates(ids)
             return
-        keys = self._keys_for(self._sort_column)
+        column, descending = self._effective_sort()
+        if column is None:
+            return
+        keys = self._keys_for(column)
         blank = [track_id for track_id in ids if keys[track_id] is None]
         if blank:
             ids[:] = [track_id for track_id in ids if keys[track_id] is not None]
-        ids.sort(key=keys.__getitem__, reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        ids.sort(key=keys.__getitem__, reverse=descending)
         ids.extend(blank)
+
+    def _sort_duplicates(self, ids: list[int]) -> None:
+        """The copies of one content next to each other, each group in path order;
+        groups in the order of the sorted column's key of their first copy (by
+        path when unsorted), groups with no key last."""
+        rows = self._rows
+        groups: dict[str | None, list[int]] = {}
+        for track_id in ids:
+            groups.setdefault(rows[track_id].content_hash, []).append(track_id)
+        for members in groups.values():
+            members.sort(key=lambda track_id: natural_key(rows[track_id].path))
+        column, descending = self._effective_sort()
+        keyed: list[tuple[Any, list[int]]] = []
+        blank: list[list[int]] = []
+        keys = self._keys_for(column) if column is not None else None
+        for members in groups.values():
+            if keys is None:
+                keyed.append((natural_key(rows[members[0]].path), members))
+                continue
+            present = [keys[track_id] for track_id in members if keys[track_id] is not None]
+            if present:
+                keyed.append((max(present) if descending else min(present), members))
+            else:
+                blank.append(members)
+        keyed.sort(key=lambda pair: pair[0], reverse=descending)
+        ids[:] = [track_id for _key, members in keyed for track_id in members]
+        ids.extend(track_id for members in blank for track_id in members)
 
     def _rebuild_positions(self) -> None:
         self._pos = {track_id: position for position, track_id in enumerate(self._visible)}
@@ -433,10 +542,14 @@ class TrackTableModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(position, 0), self.index(position, last_column))
 
     def _remove_positions(self, positions: list[int]) -> None:
-        for position in sorted(positions, reverse=True):
-            self.beginRemoveRows(QModelIndex(), position, position)
-            del self._visible[position]
-            self.endRemoveRows()
+        self.removing_rows = True
+        try:
+            for position in sorted(positions, reverse=True):
+                self.beginRemoveRows(QModelIndex(), position, position)
+                del self._visible[position]
+                self.endRemoveRows()
+        finally:
+            self.removing_rows = False
         if positions:
             self._pos_dirty = True
 
@@ -449,19 +562,32 @@ class TrackTableModel(QAbstractTableModel):
         if ids:
             self._pos_dirty = True
 
+    def _position_in_group(self, row: TrackRow) -> int:
+        """After the last shown copy of `row`'s content (the end when none is shown)."""
+        copies = self._groups.get(row.content_hash or "", set())
+        # A scan, not the positions map: that one is stale while rows go in one by one.
+        positions = [
+            position
+            for position, track_id in enumerate(self._visible)
+            if track_id in copies and track_id != row.id
+        ]
+        return max(positions) + 1 if positions else len(self._visible)
+
     def _insert_position(self, row: TrackRow) -> int:
         """Where `row` belongs in the current sort (the end when unsorted).
 
         Rows updated in place may have left the list slightly out of order;
         the binary search still lands on a sensible neighbour.
         """
-        if self._sort_column is None:
+        if self._filter == StatusFilter.DUPLICATES:
+            return self._position_in_group(row)
+        column, descending = self._effective_sort()
+        if column is None:
             return len(self._visible)
-        key = SORT_KEYS[self._sort_column]
+        key = SORT_KEYS[column]
         wanted = key(row)
         if wanted is None:
             return len(self._visible)
-        descending = self._sort_order == Qt.SortOrder.DescendingOrder
         low, high = 0, len(self._visible)
         while low < high:
             middle = (low + high) // 2

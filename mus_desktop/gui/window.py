@@ -1,26 +1,36 @@
-"""The main window: menu, toolbar, track table, detail pane, status bar.
+"""The main window: menus, toolbar, the artist sidebar, the track table (or the
+empty library's hint), the detail pane, the status bar.
 
 The GUI thread only shows things. Rows come from the watcher thread, work
-goes to the services thread (which also runs the folder watcher), details and
-the library folders load on the thread pool.
+goes to the services thread (which also runs the folder watcher and the
+track actions' file work), details and the library folders load on the
+thread pool.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPoint,
     QSettings,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,20 +39,30 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QStyle,
     QTableView,
 )
 
+from mus_desktop import __version__
 from mus_desktop.config import Settings
-from mus_desktop.gui.delegates import MiddleElideDelegate
+from mus_desktop.gui.about import about_text
+from mus_desktop.gui.columns import apply_defaults, fill_columns_menu
+from mus_desktop.gui.delegates import left_elide
 from mus_desktop.gui.detail import DetailPane
+from mus_desktop.gui.empty_hint import EmptyLibraryHint
 from mus_desktop.gui.folders_dialog import FoldersDialog
 from mus_desktop.gui.model import TRACK_ID_ROLE, Column, Counts, TrackTableModel
+from mus_desktop.gui.retry_follow import RetryFollower
+from mus_desktop.gui.selection import SelectionKeeper
 from mus_desktop.gui.services import BrokerState, ServicesThread
+from mus_desktop.gui.settings_dialog import SettingsDialog
+from mus_desktop.gui.sidebar import LibrarySidebar
 from mus_desktop.gui.status import (
     Kind,
     StatusFilter,
@@ -50,29 +70,23 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
+from mus_desktop.gui.track_menu import TrackActions
+from mus_desktop.gui.track_work import TrackWork
 from mus_desktop.gui.watch_status import scan_message, watch_details, watch_summary
 from mus_desktop.gui.watcher import WatcherThread
 from mus_desktop.gui.words import plural
 from mus_desktop.library.engine import Database
 from mus_desktop.library.folders import AddReport
+from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import Changes, TrackRow
 from mus_desktop.library.scanner import ScanReport
 
 if TYPE_CHECKING:
     from mus_desktop.watching.watcher import FolderState
 
-DEFAULT_WIDTHS = {
-    Column.STATUS: 104,
-    Column.TITLE: 180,
-    Column.ARTIST: 130,
-    Column.ALBUM: 150,
-    Column.NUMBER: 34,
-    Column.DURATION: 66,
-    Column.FORMAT: 56,
-    Column.PATH: 240,
-}
 SEARCH_DELAY_MS = 200
 DETAIL_REFRESH_MS = 300
+TABLE_PAGE, HINT_PAGE = 0, 1
 
 
 def counts_text(counts: Counts, shown: int | None = None) -> str:
@@ -97,40 +111,80 @@ def counts_text(counts: Counts, shown: int | None = None) -> str:
     return " · ".join(parts)
 
 
+def broker_text(state: BrokerState) -> str:
+    """'2 workers on private broker · paused · 120 batches queued'."""
+    text = state.text
+    if state.paused:
+        text += " · paused"
+    if state.reachable and state.queued_jobs:
+        text += f" · {plural(state.queued_jobs, 'batch', 'batches')} queued"
+    return text
+
+
+def dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
+    """The local files and folders a drag carries (none for text, web links…)."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
 class MainWindow(QMainWindow):
     importRequested = Signal(str)
     retryRequested = Signal(object)
+    locateRequested = Signal(int, str)
+    forgetRequested = Signal(object)
+    trashRequested = Signal(object)
+    pauseRequested = Signal(bool)
     messageShown = Signal(str)
     """Each status-bar message, as it is shown ("" when one is cleared)."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
         super().__init__()
         self.setWindowTitle("mus")  # the icon is the application's (gui.app.application)
+        self.setAcceptDrops(True)
+        self._settings = settings
         self._db = db
         self._watch_setting = settings.watch
         self.message_boxes: list[QMessageBox] = []
         self.folder_states: list[FolderState] | None = None
         """The folder watcher's latest report; None until its first."""
         self.folders_dialog: FoldersDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.broker_state: BrokerState | None = None
         self._loaded = False
         self._peak_outstanding = 0
         self._shut_down = False
+        self._retries = RetryFollower()
+        self.context_menu: QMenu | None = None
 
         self.model = TrackTableModel(self.palette(), self)
         self.model.countsChanged.connect(self._update_counts)
-        self._build_actions()
+        self.track_actions = TrackActions(self)
+        self._build_toolbar()
         self._build_table()
+        self.sidebar = LibrarySidebar()
+        self.sidebar.scopeChanged.connect(self._apply_filter)
         self.detail = DetailPane(db, settings.thumbnail_dir)
+        self.detail.set_actions(self.track_actions)
         self.detail.set_palette_tint(row_colours(self.palette()))
         self.detail.retryRequested.connect(lambda track_id: self.retry([track_id]))
+        self.empty_hint = EmptyLibraryHint()
+        self.empty_hint.importRequested.connect(self._choose_folder)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.table)
+        self.pages.addWidget(self.empty_hint)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.pages)
         splitter.addWidget(self.detail)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        splitter.setSizes([1000, 320])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 0)
+        splitter.setSizes([190, 780, 300])
         self.splitter = splitter
         self.setCentralWidget(splitter)
+        self._build_menus()
         self._build_status_bar()
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
@@ -151,17 +205,31 @@ class MainWindow(QMainWindow):
         svc.foldersAdded.connect(self._on_folders_added)
         svc.folderRemoved.connect(self._on_folder_removed)
         svc.folderChangeFailed.connect(self._on_folder_change_failed)
+        svc.pausedChanged.connect(self._on_paused)
         svc.folder_watch.scanned.connect(self._on_folders_scanned)
         svc.folder_watch.foldersChanged.connect(self._on_folder_states)
         svc.folder_watch.unavailable.connect(self._on_watch_unavailable)
         self.importRequested.connect(svc.import_folder)
         self.retryRequested.connect(svc.retry)
+        self.pauseRequested.connect(lambda paused: svc.pause() if paused else svc.resume())
+        # The file work of the track actions (hashing a located file, trashing) runs
+        # in the services thread, after any import asked for before it.
+        self.track_work = TrackWork(db, settings)
+        self.track_work.moveToThread(self.services.thread)
+        self.locateRequested.connect(self.track_work.locate)
+        self.forgetRequested.connect(self.track_work.forget)
+        self.trashRequested.connect(self.track_work.trash)
+        self.services.thread.finished.connect(self.track_work.deleteLater)
+        self.track_work.finished.connect(lambda text: self.show_message(text, 15000))
+        self.track_work.failed.connect(self._on_service_failed)
+        self.track_work.processRequested.connect(svc.process)
+        self._connect_track_actions()
         self.watcher.start()
         self.services.start()
 
     # -- building ------------------------------------------------------------
 
-    def _build_actions(self) -> None:
+    def _build_toolbar(self) -> None:
         toolbar = self.addToolBar("Library")
         toolbar.setObjectName("library-toolbar")
         toolbar.setMovable(False)
@@ -174,14 +242,6 @@ class MainWindow(QMainWindow):
         self.folders_action = QAction(folder_icon, "Library Folders…", self)
         self.folders_action.setToolTip("The folders the library follows by itself")
         self.folders_action.triggered.connect(self.open_folders_dialog)
-        quit_action = QAction("Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(self.import_action)
-        menu.addAction(self.folders_action)
-        menu.addSeparator()
-        menu.addAction(quit_action)
         self.retry_action = QAction(action_icon("retry"), "Retry", self)
         self.retry_action.setToolTip("Process the selected errored tracks again")
         self.retry_action.setEnabled(False)
@@ -217,6 +277,68 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(self._search_timer.start)
         toolbar.addWidget(self.search)
 
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.folders_action)
+        file_menu.addSeparator()
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.setShortcut(QKeySequence.StandardKey.Preferences)
+        self.settings_action.triggered.connect(self.open_settings_dialog)
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        processing = bar.addMenu("&Processing")
+        self.pause_action = QAction("Pause Processing", self)
+        self.pause_action.setCheckable(True)
+        self.pause_action.setToolTip(
+            "Local workers finish the batch in hand and take no more; queued work is kept"
+        )
+        self.pause_action.toggled.connect(self.pauseRequested)
+        processing.addAction(self.pause_action)
+        processing.addAction(self.retry_action)
+        processing.addAction(self.retry_all_action)
+
+        view = bar.addMenu("&View")
+        self.sidebar_action = QAction("Artists and Albums", self)
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
+        self.sidebar_action.toggled.connect(self.sidebar.setVisible)
+        self.detail_action = QAction("Details", self)
+        self.detail_action.setCheckable(True)
+        self.detail_action.setChecked(True)
+        self.detail_action.toggled.connect(self.detail.setVisible)
+        view.addAction(self.sidebar_action)
+        view.addAction(self.detail_action)
+        self.columns_menu = view.addMenu("Columns")
+        header = self.table.horizontalHeader()
+        self.columns_menu.aboutToShow.connect(
+            lambda: fill_columns_menu(self.columns_menu, header, self)
+        )
+        view.addSeparator()
+        find = QAction("Find", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.focus_search)
+        view.addAction(find)
+        self.clear_search_action = QAction("Clear Search", self)
+        self.clear_search_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.clear_search_action.setEnabled(False)
+        self.clear_search_action.triggered.connect(self.search.clear)
+        self.search.textChanged.connect(
+            lambda text: self.clear_search_action.setEnabled(bool(text))
+        )
+        view.addAction(self.clear_search_action)
+
+        help_menu = bar.addMenu("&Help")
+        about = QAction("About mus", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
     def _build_table(self) -> None:
         table = QTableView()
         table.setModel(self.model)
@@ -225,9 +347,13 @@ class MainWindow(QMainWindow):
         table.setAlternatingRowColors(False)  # the status colours are the row colours
         table.setShowGrid(False)
         table.setWordWrap(False)
+        table.setTabKeyNavigation(False)  # Tab leaves the table for the next widget
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setItemDelegateForColumn(Column.PATH, MiddleElideDelegate(table))
+        table.setItemDelegateForColumn(Column.PATH, left_elide(table))
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._show_context_menu)
+        table.doubleClicked.connect(lambda _index: self.open_selected())
         vertical = table.verticalHeader()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
@@ -236,19 +362,30 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
+        header.setSectionsMovable(True)
         # The header asks the selection model whether each column is wholly
         # selected, whatever highlightSections says, on every paint; with many
         # rows selected, Qt answers that by visiting every row through the
         # model (~0.25 s per column for 100,000). Its own empty selection
         # model answers at once; the header never shows the selection anyway.
         header.setSelectionModel(QItemSelectionModel(self.model, header))
-        for column, width in DEFAULT_WIDTHS.items():
-            header.resizeSection(column, width)
+        apply_defaults(header)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         table.setSortingEnabled(True)
         table.selectionModel().selectionChanged.connect(self._on_selection)
         table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table = table
+        self.selection = SelectionKeeper(table, self.model)
+        self.selection.restored.connect(self._after_reset)
+        for keys, slot in (
+            (QKeySequence.StandardKey.Copy, self.copy_selected_paths),
+            (QKeySequence.StandardKey.Delete, self.forget_selected),
+            (QKeySequence(Qt.Key.Key_Return), self.open_selected),
+            (QKeySequence(Qt.Key.Key_Enter), self.open_selected),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), table)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(slot)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -271,6 +408,15 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.folders_label)
         bar.addPermanentWidget(self.broker_label)
 
+    def _connect_track_actions(self) -> None:
+        actions = self.track_actions
+        actions.retryRequested.connect(self.retry)
+        actions.showDuplicatesRequested.connect(self.show_duplicates_of)
+        actions.locateRequested.connect(self.locateRequested)
+        actions.forgetRequested.connect(self.forgetRequested)
+        actions.trashRequested.connect(self.trashRequested)
+        actions.messageShown.connect(lambda text: self.show_message(text, 10000))
+
     # -- state kept between runs ---------------------------------------------
 
     def _restore_state(self) -> None:
@@ -280,21 +426,25 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 760)
-        splitter = state.value("window/splitter")
+        splitter = state.value("window/panes")
         if splitter is not None:
             self.splitter.restoreState(splitter)
-        header = state.value("table/header")
+        header = state.value("table/columns")
         if header is not None:
             self.table.horizontalHeader().restoreState(header)
         index = self.filter_box.findText(str(state.value("table/filter", StatusFilter.ALL.value)))
         self.filter_box.setCurrentIndex(max(index, 0))
+        self.sidebar_action.setChecked(state.value("window/sidebar", "true") != "false")
+        self.detail_action.setChecked(state.value("window/details", "true") != "false")
 
     def save_state(self) -> None:
         state = QSettings()
         state.setValue("window/geometry", self.saveGeometry())
-        state.setValue("window/splitter", self.splitter.saveState())
-        state.setValue("table/header", self.table.horizontalHeader().saveState())
+        state.setValue("window/panes", self.splitter.saveState())
+        state.setValue("table/columns", self.table.horizontalHeader().saveState())
         state.setValue("table/filter", self.filter_box.currentText())
+        state.setValue("window/sidebar", "true" if self.sidebar_action.isChecked() else "false")
+        state.setValue("window/details", "true" if self.detail_action.isChecked() else "false")
         state.sync()
 
     # -- what the user does --------------------------------------------------
@@ -305,9 +455,21 @@ class MainWindow(QMainWindow):
             self.import_folder(folder)
 
     def import_folder(self, folder: str) -> None:
-        """Scan `folder` and queue its tracks, off the GUI thread."""
+        """Scan `folder` (or a file) and queue its tracks, off the GUI thread."""
         self.show_message(f"Importing {folder}…")
         self.importRequested.emit(folder)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event)
+        if not paths:
+            return
+        event.acceptProposedAction()
+        for path in paths:
+            self.import_folder(path)
 
     def open_folders_dialog(self) -> FoldersDialog:
         """Show the Library Folders dialog (one, kept while the window lives)."""
@@ -326,32 +488,109 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()
         return dialog
 
+    def open_settings_dialog(self) -> SettingsDialog:
+        dialog = self.settings_dialog
+        if dialog is None:
+            dialog = SettingsDialog(self)
+            self.settings_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def show_about(self) -> QMessageBox:
+        state = self.broker_state
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About mus",
+            f"<b>mus {__version__}</b>",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setInformativeText(
+            about_text(self._settings, "starting…" if state is None else state.text)
+        )
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
+        return box
+
     def _rescan_folders(self) -> None:
         """Asked of the watcher from here: it takes the request from any thread, and
         queued to the services thread it would wait behind an import under way."""
         self.services.services.folder_watch.rescan_all()
 
-    def selected_errored_ids(self) -> list[int]:
-        return list(dict.fromkeys(self._selected_errored()))
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
 
-    def _selected_errored(self) -> Iterator[int]:
-        """Ids of the selected errored tracks, read by ranges of selected rows.
+    def selected_rows(self) -> list[TrackRow]:
+        return self.selection.selected_rows()
+
+    def selected_errored_ids(self) -> list[int]:
+        return [row.id for row in self._selected_errored()]
+
+    def _selected_errored(self) -> list[TrackRow]:
+        """The selected errored rows, read by ranges of selected rows.
 
         Never one index per selected row: with all of 100,000 tracks selected,
         listing them took 1.7 s, and Retry's state is checked after every
         change the watcher brings.
         """
+        errored: list[TrackRow] = []
         for selected in self.table.selectionModel().selection():
-            yield from self.model.errored_ids(selected.top(), selected.bottom())
+            errored.extend(self.model.errored_rows(selected.top(), selected.bottom()))
+        return errored
 
     def retry_selected(self) -> None:
-        ids = self.selected_errored_ids()
-        if ids:
-            self.retry(ids)
+        rows = self._selected_errored()
+        if rows:
+            self._retries.expect(rows)
+            self.retry([row.id for row in rows])
 
     def retry(self, track_ids: Sequence[int] | None) -> None:
-        """Re-queue these errored tracks (None: all of them), off the GUI thread."""
+        """Re-queue these errored tracks (None: all of them), off the GUI thread; the
+        status bar says how each ended."""
+        if track_ids is None:
+            self._retries.expect(self.model.errored_rows(0, self.model.rowCount() - 1))
+        else:
+            rows = (self.model.row(track_id) for track_id in track_ids)
+            self._retries.expect(
+                row for row in rows if row is not None and row.status == ProcessingStatus.ERROR
+            )
         self.retryRequested.emit(None if track_ids is None else list(track_ids))
+
+    def open_selected(self) -> None:
+        self.track_actions.open_rows(self.selected_rows())
+
+    def copy_selected_paths(self) -> None:
+        self.track_actions.copy_paths(self.selected_rows())
+
+    def forget_selected(self) -> None:
+        self.track_actions.forget_rows(self.selected_rows())
+
+    def _show_context_menu(self, point: QPoint) -> None:
+        index = self.table.indexAt(point)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.setCurrentIndex(index)
+            self.table.selectRow(index.row())
+        if self.context_menu is not None:
+            self.context_menu.deleteLater()
+        self.context_menu = self.track_actions.menu_for(
+            self.selected_rows(), self.model.is_duplicate
+        )
+        self.context_menu.popup(self.table.viewport().mapToGlobal(point))
+
+    def show_duplicates_of(self, track_id: int) -> None:
+        """The Duplicates view with `track_id` selected among its copies."""
+        self.search.clear()
+        self.sidebar.select_scope(None)
+        self.filter_box.setCurrentIndex(self.filter_box.findData(StatusFilter.DUPLICATES))
+        self._apply_filter()
+        self.select_track(track_id)
 
     def select_track(self, track_id: int) -> bool:
         """Select and show `track_id` if the current filter shows it."""
@@ -365,8 +604,9 @@ class MainWindow(QMainWindow):
         return True
 
     def _apply_filter(self) -> None:
-        status_filter = self.filter_box.currentData()
-        self.model.set_filter(StatusFilter(status_filter), self.search.text())
+        self._search_timer.stop()
+        status_filter = StatusFilter(self.filter_box.currentData())
+        self.model.set_filter(status_filter, self.search.text(), self.sidebar.scope())
         self._update_counts()
         self._on_selection()
 
@@ -375,6 +615,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_loaded(self, rows: list[TrackRow]) -> None:
         self.model.set_rows(rows)
+        self.sidebar.set_rows(rows)
         self._loaded = True
         self._apply_filter()
 
@@ -382,12 +623,17 @@ class MainWindow(QMainWindow):
     def _on_changed(self, changes: Changes) -> None:
         if not self._loaded:
             return
-        self.model.apply_changes(changes.rows, changes.removed)
+        selection = self.table.selectionModel()
+        self.model.apply_changes(changes.rows, changes.removed, keep=selection.isRowSelected)
+        self.sidebar.apply_changes(changes.rows, changes.removed)
         shown = self.detail.track_id
         if shown is not None and (
             shown in changes.removed or any(row.id == shown for row in changes.rows)
         ):
             self._detail_timer.start()
+        ended = self._retries.follow(changes.rows, changes.removed)
+        if ended:
+            self.show_message(ended, 15000)
         self._on_selection()
 
     @Slot(str)
@@ -396,11 +642,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_broker(self, state: BrokerState) -> None:
-        text = state.text
-        if state.reachable and state.queued_jobs:
-            text += f" · {plural(state.queued_jobs, 'batch', 'batches')} queued"
-        self.broker_label.setText(text)
+        self.broker_state = state
+        self.broker_label.setText(broker_text(state))
         self.broker_label.setToolTip(state.text)
+
+    @Slot(bool)
+    def _on_paused(self, paused: bool) -> None:
+        self.pause_action.blockSignals(True)
+        self.pause_action.setChecked(paused)
+        self.pause_action.blockSignals(False)
+        self.show_message(
+            "Processing paused: queued work waits" if paused else "Processing resumed", 10000
+        )
 
     @Slot(str, object, object)
     def _on_import_finished(self, folder: str, report: ScanReport, added: AddReport | None) -> None:
@@ -458,6 +711,7 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_retry_finished(self, count: int) -> None:
+        self._retries.queued()
         self.show_message(f"{plural(count, 'track')} queued again", 10000)
 
     @Slot(str)
@@ -480,12 +734,29 @@ class MainWindow(QMainWindow):
             self.message_boxes.remove(box)
 
     def _on_selection(self, *_args: object) -> None:
-        self.retry_action.setEnabled(next(self._selected_errored(), None) is not None)
+        self.retry_action.setEnabled(self._any_selected_errored())
+
+    def _any_selected_errored(self) -> bool:
+        return any(
+            next(self.model.errored_ids(selected.top(), selected.bottom()), None) is not None
+            for selected in self.table.selectionModel().selection()
+        )
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.model.removing_rows:
+            # The current track left the table and Qt moved on to a neighbour the
+            # person never chose: show nothing rather than a track they did not pick.
+            self.detail.show_track(None)
+            return
         track_id = current.data(TRACK_ID_ROLE)
         if track_id != self.detail.track_id:
             self.detail.show_track(track_id)
+
+    def _after_reset(self) -> None:
+        """After a filter, search or large change: the pane shows the current track
+        only if the table still shows it (else the empty state)."""
+        self._on_current(self.table.currentIndex(), QModelIndex())
+        self._on_selection()
 
     @Slot()
     def show_message(self, text: str, timeout_ms: int = 0) -> None:
@@ -501,6 +772,7 @@ class MainWindow(QMainWindow):
     def _update_counts(self) -> None:
         counts = self.model.counts()
         self.counts_label.setText(counts_text(counts, self.model.rowCount()))
+        self.pages.setCurrentIndex(HINT_PAGE if self._loaded and counts.total == 0 else TABLE_PAGE)
         outstanding = counts.outstanding
         if outstanding == 0:
             self._peak_outstanding = 0
@@ -529,8 +801,9 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        if self.folders_dialog is not None:
-            self.folders_dialog.hide()
+        for dialog in (self.folders_dialog, self.settings_dialog):
+            if dialog is not None:
+                dialog.hide()
         self.hide()
         self.watcher.stop()
         self.services.stop()

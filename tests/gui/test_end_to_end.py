@@ -60,7 +60,10 @@ def test_import_retry_and_errors_through_the_window(
     for entry in library.entries:
         row = _row_of(window, entry.path)
         status = window.model.index(row, Column.STATUS).data()
-        assert status == ("Complete" if entry.expect == "COMPLETE" else "Error"), entry.note
+        if entry.expect == "COMPLETE":
+            assert status == "Complete", entry.note
+        else:
+            assert status.startswith(f"Error: {entry.error_stage}: "), entry.note
         if entry.expect == "ERROR":
             tooltip = window.model.index(row, Column.TITLE).data(Qt.ItemDataRole.ToolTipRole)
             assert tooltip.startswith(f"{entry.error_stage}: ")
@@ -79,12 +82,17 @@ def test_import_retry_and_errors_through_the_window(
     assert window.detail.error.text() == _error_of(window, track_id)
     mended = Tags("Mended", "Fixer", "Repairs", "Fixer", 1, 1, 1, 2024, "Rock")
     make_track(Path(fixed.path), "flac", mended)
+    messages: list[str] = []
+    window.messageShown.connect(messages.append)
+    title = shown(window.model, track_id, Column.TITLE)
     qtbot.mouseClick(window.detail.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: shown(window.model, track_id, Column.STATUS) == "Complete", timeout=60000
     )
     qtbot.waitUntil(lambda: window.detail.title.text() == "Mended")
     assert not window.detail.error_box.isVisible()
+    qtbot.waitUntil(lambda: f"{title}: complete" in messages)
+    assert window.selection.selected_ids() == [track_id]  # the selection stayed on it
 
     # A broken file deleted, then retried with the toolbar: it ends in error again.
     gone = next(e for e in library.broken() if e.path.endswith("zero bytes.mp3"))
@@ -96,8 +104,12 @@ def test_import_retry_and_errors_through_the_window(
     window.retry_action.trigger()
     # Pending and back to error may pass between two polls: wait for the new message.
     qtbot.waitUntil(lambda: "not found" in (_error_of(window, gone_id) or ""), timeout=60000)
-    assert shown(window.model, gone_id, Column.STATUS) == "Error"
+    assert shown(window.model, gone_id, Column.STATUS).startswith("Error: metadata: ")
     qtbot.waitUntil(lambda: "not found" in window.detail.error.text())
+    gone_title = shown(window.model, gone_id, Column.TITLE)
+    qtbot.waitUntil(
+        lambda: any(m.startswith(f"{gone_title} failed again: metadata: ") for m in messages)
+    )
 
 
 def test_importing_a_file_or_a_missing_folder_shows_the_problems(

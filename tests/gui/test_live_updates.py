@@ -57,4 +57,4 @@ def test_window_follows_another_process(
     assert error_row is not None
     index = window.model.index(error_row, Column.TITLE)
     assert index.data(Qt.ItemDataRole.ToolTipRole) == "art: no luck for track 40"
-    assert window.model.index(error_row, Column.STATUS).data() == "Error"
+    assert window.model.index(error_row, Column.STATUS).data() == "Error: art: no luck for track 40"

@@ -80,7 +80,9 @@ def test_error_row_tooltip_is_its_message(qapp, db: Database, follower: ChangeFo
     for column in Column:
         tip = model.index(row, column).data(Qt.ItemDataRole.ToolTipRole)
         assert tip == "metadata: not an audio file (can't sync to MPEG frame)"
-    assert model.index(row, Column.STATUS).data() == "Error"
+    assert model.index(row, Column.STATUS).data() == (
+        "Error: metadata: not an audio file (can't sync to MPEG frame)"
+    )
 
 
 def test_each_status_has_its_own_colour_in_light_and_dark(
@@ -98,7 +100,7 @@ def test_each_status_has_its_own_colour_in_light_and_dark(
         model.set_rows(rows)
         colours = {}
         for r in range(model.rowCount()):
-            word = model.index(r, Column.STATUS).data()
+            word = model.index(r, Column.STATUS).data().partition(":")[0]
             colours[word] = (
                 model.index(r, Column.TITLE).data(Qt.ItemDataRole.BackgroundRole).color()
             )
@@ -129,7 +131,7 @@ def test_sorting_by_each_column(qapp, db: Database, follower: ChangeFollower) ->
         "In progress",
         "Complete",
         "Complete",
-        "Error",
+        "Error: metadata: not an audio file (can't sync to MPEG frame)",
     ]
     model.sort(Column.NUMBER, Qt.SortOrder.AscendingOrder)
     assert _column(model, Column.NUMBER) == ["1", "1", "2", "", ""]
@@ -271,3 +273,85 @@ def test_titles_sort_in_natural_order(qapp, db: Database, follower: ChangeFollow
     model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
 
     assert _column(model, Column.TITLE) == ["Interlude", "Track 1", "track 2", "Track 10"]
+
+
+def test_duplicate_copies_sit_next_to_each_other(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """Under Duplicates, each content's copies are adjacent whatever the sort, each
+    group in path order; a copy arriving later joins its group."""
+    for path, content in [
+        ("/music/A/Song.flac", "one"),
+        ("/music/B/Other.flac", "two"),
+        ("/music/C/Song.flac", "one"),
+        ("/music/D/Other.flac", "two"),
+        ("/music/E/Alone.flac", "three"),
+    ]:
+        add_track(db, path, title=path.rsplit("/", 1)[1][:-5], content_hash=content)
+    model = _model(follower)
+    model.set_filter(StatusFilter.DUPLICATES, "")
+    assert _column(model, Column.PATH) == [
+        "/music/A/Song.flac",
+        "/music/C/Song.flac",
+        "/music/B/Other.flac",
+        "/music/D/Other.flac",
+    ]
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.PATH) == [
+        "/music/B/Other.flac",
+        "/music/D/Other.flac",
+        "/music/A/Song.flac",
+        "/music/C/Song.flac",
+    ]
+
+    add_track(db, "/music/Z/Song copy.flac", title="Song", content_hash="one")
+    _follow(model, follower)
+    assert _column(model, Column.PATH)[2:] == [
+        "/music/A/Song.flac",
+        "/music/C/Song.flac",
+        "/music/Z/Song copy.flac",
+    ]
+
+
+def test_a_kept_row_stays_through_live_changes_until_the_filter_changes(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """What the window does for a selected track retried under the Errors filter."""
+    ids = mixed_library(db)
+    model = _model(follower)
+    model.set_filter(StatusFilter.ERRORS, "")
+    kept_position = model.position_of(ids["error"])
+
+    set_status(db, ids["error"], "PENDING")
+    changes = follower.poll()
+    model.apply_changes(changes.rows, changes.removed, keep=lambda p: p == kept_position)
+    assert _column(model, Column.STATUS) == ["Pending"]
+
+    set_status(db, ids["error"], "COMPLETE")
+    changes = follower.poll()
+    model.apply_changes(changes.rows, changes.removed, keep=lambda p: p == kept_position)
+    assert _column(model, Column.STATUS) == ["Complete"]
+
+    model.set_filter(StatusFilter.ERRORS, "complete")
+    model.set_filter(StatusFilter.ERRORS, "")
+    assert model.rowCount() == 0
+
+
+def test_an_album_scope_lists_its_tracks_in_album_order(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    from mus_desktop.gui.browse import Scope
+
+    for number, title in [(3, "Three"), (1, "One"), (10, "Ten"), (2, "Two")]:
+        add_track(db, f"/music/x/{title}.flac", title=title, artist="Ann", album="Lp",
+                  track_number=number)  # fmt: skip
+    add_track(db, "/music/y/b.flac", title="Other", artist="Ann", album="Ep", track_number=1)
+    add_track(db, "/music/z/c.flac", title="Else", artist="Bob", album="Lp", track_number=1)
+    model = _model(follower)
+
+    model.set_filter(StatusFilter.ALL, "", Scope("Ann", "Lp"))
+    assert _column(model, Column.TITLE) == ["One", "Two", "Three", "Ten"]
+    model.set_filter(StatusFilter.ALL, "", Scope("Ann"))
+    assert _column(model, Column.TITLE) == ["Other", "One", "Two", "Three", "Ten"]
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == ["One", "Other", "Ten", "Three", "Two"]

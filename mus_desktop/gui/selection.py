@@ -1,0 +1,125 @@
+"""The table's selection, kept on the same tracks.
+
+Qt keeps a selection by position, and a model reset (a filter, a search, a
+large live change) clears it. `SelectionKeeper` reads the selected track ids
+just before a reset and selects them again just after, by runs of adjacent
+rows, so 100,000 selected tracks cost a handful of ranges, not one call each.
+Selected tracks a filter hides are remembered too, and selected again when a
+later filter shows them, until the person selects something else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Signal,
+)
+from PySide6.QtWidgets import QTableView
+
+from mus_desktop.gui.model import TRACK_ID_ROLE, Column, TrackTableModel
+from mus_desktop.library.rows import TrackRow
+
+_SELECT_ROWS = (
+    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+)
+
+
+def runs(positions: Iterable[int]) -> Iterator[tuple[int, int]]:
+    """(first, last) of each run of consecutive positions, in order."""
+    first = last = None
+    for position in sorted(positions):
+        if last is not None and position == last + 1:
+            last = position
+            continue
+        if first is not None and last is not None:
+            yield first, last
+        first = last = position
+    if first is not None and last is not None:
+        yield first, last
+
+
+class SelectionKeeper(QObject):
+    """Selects the same tracks again after each reset of the table's model."""
+
+    restored = Signal()
+    """After a reset: the selection is back (the current track may be gone)."""
+
+    def __init__(self, table: QTableView, model: TrackTableModel) -> None:
+        super().__init__(table)
+        self._table = table
+        self._model = model
+        self._kept: list[int] = []
+        self._current: int | None = None
+        self._hidden: list[int] = []
+        """Selected tracks the filter hides, selected again once shown."""
+        self._hidden_current: int | None = None
+        self._restoring = False
+        model.modelAboutToBeReset.connect(self._remember)
+        model.modelReset.connect(self._restore)
+        table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+
+    def selected_ids(self) -> list[int]:
+        """The selected tracks' ids, in table order."""
+        ids: list[int] = []
+        for selected in self._table.selectionModel().selection():
+            ids.extend(self._model.ids_in(selected.top(), selected.bottom()))
+        return ids
+
+    def selected_rows(self) -> list[TrackRow]:
+        rows: list[TrackRow] = []
+        for selected in self._table.selectionModel().selection():
+            rows.extend(self._model.rows_in(selected.top(), selected.bottom()))
+        return rows
+
+    def current_id(self) -> int | None:
+        return self._table.currentIndex().data(TRACK_ID_ROLE)
+
+    def select_ids(self, ids: Iterable[int], current: int | None) -> None:
+        """Select the shown ones of `ids`, with `current` the current row if shown."""
+        model = self._model
+        positions = [p for p in map(model.position_of, ids) if p is not None]
+        selection = QItemSelection()
+        last_column = model.columnCount() - 1
+        for first, last in runs(positions):
+            selection.select(model.index(first, 0), model.index(last, last_column))
+        selection_model = self._table.selectionModel()
+        selection_model.select(selection, _SELECT_ROWS)
+        position = None if current is None else model.position_of(current)
+        if position is None:
+            selection_model.setCurrentIndex(
+                QModelIndex(), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+            return
+        index = model.index(position, Column.TITLE)
+        selection_model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        self._table.scrollTo(index)
+
+    def _on_selection_changed(self) -> None:
+        if not self._restoring:
+            self._hidden = []
+            self._hidden_current = None
+
+    def _remember(self) -> None:
+        self._kept = self.selected_ids() + self._hidden
+        current = self.current_id()
+        self._current = current if current is not None else self._hidden_current
+
+    def _restore(self) -> None:
+        kept, self._kept = self._kept, []
+        model = self._model
+        self._hidden = [track_id for track_id in kept if model.position_of(track_id) is None]
+        current = self._current
+        shown = current is not None and model.position_of(current) is not None
+        self._hidden_current = None if shown else current
+        self._restoring = True
+        try:
+            if kept or current is not None:
+                self.select_ids(kept, current)
+        finally:
+            self._restoring = False
+        self.restored.emit()
