@@ -11,7 +11,8 @@ Figures:
 - sidebar_build_s: the artist and album sidebar filled from every row.
 - keep_selection_filter_s: with every row selected, a status filter change
   through the toolbar, the selection kept on the same tracks (~90% of them).
-- context_menu_ms: right-click on a row with every row selected, to the menu shown.
+- context_menu_first_ms / context_menu_ms: right-click on a row with every row
+  selected, to the menu shown; the first time in the process, and again.
 - stall_*: lateness of a 10 ms QTimer on the GUI thread while `writers`
   processes commit status updates (transactions of 50 rows) for `seconds`,
   with every row selected (Ctrl+A), so that the Retry button's state is
@@ -170,11 +171,14 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
     window.table.selectAll()
 
     point = window.table.visualRect(window.model.index(3, Column.TITLE)).center()
-    clock = time.perf_counter()
-    window.table.customContextMenuRequested.emit(point)
-    spin(window.context_menu.isVisible, timeout=5)
-    context_menu_ms = (time.perf_counter() - clock) * 1000
-    window.context_menu.close()
+    menu_ms = []
+    for _ in range(2):  # the first pays once for PySide's lazily made enum types
+        spin(lambda: False, timeout=0.5)  # the repaints the selection asked for, first
+        clock = time.perf_counter()
+        window.table.customContextMenuRequested.emit(point)
+        spin(window.context_menu.isVisible, timeout=5)
+        menu_ms.append((time.perf_counter() - clock) * 1000)
+        window.context_menu.close()
 
     lateness: list[float] = []
     last = [time.perf_counter()]
@@ -230,7 +234,8 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
         "sidebar_build_s": round(sidebar_build_s, 3),
         "keep_selection_filter_s": round(keep_selection_filter_s, 3),
         "selection_kept_rows": kept,
-        "context_menu_ms": round(context_menu_ms, 1),
+        "context_menu_first_ms": round(menu_ms[0], 1),
+        "context_menu_ms": round(menu_ms[1], 1),
         "writers": writers,
         "write_seconds": seconds,
         "rows_committed": committed,

@@ -11,8 +11,7 @@ stops matching is removed.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -36,6 +35,7 @@ from mus_desktop.gui.status import (
     StatusFilter,
     filter_kinds,
     kind_of,
+    kind_test,
     row_colours,
     status_icon,
 )
@@ -151,10 +151,14 @@ class TrackTableModel(QAbstractTableModel):
         self._pos: dict[int, int] = {}
         self._pos_dirty = False
         self._haystacks: dict[int, str] = {}
-        self._kinds: Counter[Kind] = Counter()
+        self._by_kind: dict[Kind, set[int]] = {kind: set() for kind in Kind}
+        """Ids by kind: counts for the status bar, and for a selection of 100,000
+        rows what applies to it (`selection_facts`) by set operations."""
         self._groups: dict[str, set[int]] = {}
         """Ids of the present tracks by content hash: a group of two or more is duplicates."""
         self._duplicates = 0
+        self._duplicate_hashes: set[str] = set()
+        """The content hashes of the groups of two or more."""
         self._sort_keys: dict[Column, dict[int, Any]] = {}
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
@@ -246,12 +250,6 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- what the window asks ------------------------------------------------
 
-    def errored_ids(self, first: int, last: int) -> Iterator[int]:
-        """Ids of the errored rows shown at positions `first` to `last` (inclusive)."""
-        rows = self._rows
-        error = ProcessingStatus.ERROR
-        return (i for i in self._visible[first : last + 1] if rows[i].status == error)
-
     def errored_rows(self, first: int, last: int) -> list[TrackRow]:
         """The errored rows shown at positions `first` to `last` (inclusive)."""
         rows = self._rows
@@ -271,12 +269,27 @@ class TrackTableModel(QAbstractTableModel):
         """The row of `track_id`, shown or not."""
         return self._rows.get(track_id)
 
+    def positions_of(self, track_ids: Iterable[int]) -> list[int | None]:
+        """The positions of these tracks (None for one not shown), in their order."""
+        self._ensure_positions()
+        return list(map(self._pos.get, track_ids))
+
+    def duplicate_ids(self) -> set[int]:
+        """Ids of the present tracks whose content another present track shares."""
+        groups = self._groups
+        return {track_id for key in self._duplicate_hashes for track_id in groups[key]}
+
+    def ids_of_kind(self, kind: Kind) -> set[int]:
+        """Ids of every track of `kind`, shown or not (the model's own set: do not change it)."""
+        return self._by_kind[kind]
+
     def position_of(self, track_id: int) -> int | None:
         self._ensure_positions()
         return self._pos.get(track_id)
 
     def counts(self) -> Counts:
-        return Counts(len(self._rows), dict(self._kinds), self._duplicates)
+        by_kind = {kind: len(ids) for kind, ids in self._by_kind.items() if ids}
+        return Counts(len(self._rows), by_kind, self._duplicates)
 
     def is_duplicate(self, row: TrackRow) -> bool:
         content_hash = _grouped_hash(row)
@@ -297,12 +310,14 @@ class TrackTableModel(QAbstractTableModel):
         self._rows = {row.id: row for row in rows}
         self._haystacks = {}
         self._sort_keys = {}
-        self._kinds = Counter(map(kind_of, self._rows.values()))
+        self._by_kind = {kind: set() for kind in Kind}
         self._groups = {}
         for row in self._rows.values():
+            self._by_kind[kind_of(row)].add(row.id)
             if (content_hash := _grouped_hash(row)) is not None:
                 self._groups.setdefault(content_hash, set()).add(row.id)
-        self._duplicates = sum(len(ids) for ids in self._groups.values() if len(ids) > 1)
+        self._duplicate_hashes = {key for key, ids in self._groups.items() if len(ids) > 1}
+        self._duplicates = sum(len(self._groups[key]) for key in self._duplicate_hashes)
         self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
@@ -360,11 +375,12 @@ class TrackTableModel(QAbstractTableModel):
                 if row.content_hash is not None:
                     affected |= self._groups.get(row.content_hash, set())
         self._ensure_positions()
+        matches_filter = self._matcher()
         shown, enter, leave = [], [], []
         for track_id in affected:
             position = self._pos.get(track_id)
             row = self._rows.get(track_id)
-            matches = row is not None and self._matches(row)
+            matches = row is not None and matches_filter(row)
             if position is None and matches:
                 enter.append(track_id)
             elif position is not None and not matches:
@@ -389,7 +405,10 @@ class TrackTableModel(QAbstractTableModel):
 
     def _count(self, row: TrackRow, step: int) -> None:
         """Count `row` in (step +1) or out of (-1) the status kinds and its duplicate group."""
-        self._kinds[kind_of(row)] += step
+        if step > 0:
+            self._by_kind[kind_of(row)].add(row.id)
+        else:
+            self._by_kind[kind_of(row)].discard(row.id)
         content_hash = _grouped_hash(row)
         if content_hash is None:
             return
@@ -402,6 +421,10 @@ class TrackTableModel(QAbstractTableModel):
         after = len(group)
         if not group:
             del self._groups[content_hash]
+        if after > 1:
+            self._duplicate_hashes.add(content_hash)
+        else:
+            self._duplicate_hashes.discard(content_hash)
         self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
 
     def _forget(self, track_id: int) -> None:
@@ -430,20 +453,24 @@ class TrackTableModel(QAbstractTableModel):
         self._sticky = kept
         return kept
 
-    def _matches(self, row: TrackRow) -> bool:
-        if self._scope is not None and not self._scope.matches(row):
-            return False
+    def _matcher(self) -> Callable[[TrackRow], bool]:
+        """The filter, the scope and the search as one test, each part worked out
+        once: a filter change tests every one of 100,000 rows."""
+        tests: list[Callable[[TrackRow], bool]] = []
         if self._filter == StatusFilter.DUPLICATES:
-            if not self.is_duplicate(row):
-                return False
-        else:
-            kinds = filter_kinds(self._filter)  # None for All
-            if kinds is not None and kind_of(row) not in kinds:
-                return False
+            tests.append(self.is_duplicate)
+        elif (kinds := filter_kinds(self._filter)) is not None:  # None for All
+            tests.append(kind_test(kinds))
+        if self._scope is not None:
+            tests.append(self._scope.matches)
         if self._words:
-            haystack = self._haystack(row)
-            return all(word in haystack for word in self._words)
-        return True
+            words, haystack = self._words, self._haystack
+            tests.append(lambda row: all(word in haystack(row) for word in words))
+        if not tests:
+            return lambda _row: True
+        if len(tests) == 1:
+            return tests[0]
+        return lambda row: all(test(row) for test in tests)
 
     def _refilter(self, also: set[int] | frozenset[int] = frozenset()) -> None:
         """The visible rows anew from the filter and sort (inside a model reset),
@@ -451,10 +478,9 @@ class TrackTableModel(QAbstractTableModel):
         if self._filter == StatusFilter.ALL and not self._words and self._scope is None:
             ids = list(self._rows)
         else:
+            matches = self._matcher()
             ids = [
-                track_id
-                for track_id, row in self._rows.items()
-                if track_id in also or self._matches(row)
+                track_id for track_id, row in self._rows.items() if matches(row) or track_id in also
             ]
         self._sort_ids(ids)
         self._visible = ids

@@ -10,7 +10,8 @@ later filter shows them, until the person selects something else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import overload
 
 from PySide6.QtCore import (
     QItemSelection,
@@ -22,6 +23,8 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QTableView
 
 from mus_desktop.gui.model import TRACK_ID_ROLE, Column, TrackTableModel
+from mus_desktop.gui.status import Kind
+from mus_desktop.gui.track_menu import SelectionFacts
 from mus_desktop.library.rows import TrackRow
 
 _SELECT_ROWS = (
@@ -41,6 +44,37 @@ def runs(positions: Iterable[int]) -> Iterator[tuple[int, int]]:
         first = last = position
     if first is not None and last is not None:
         yield first, last
+
+
+class SelectedRows(Sequence[TrackRow]):
+    """The rows of some ranges of the table, as a sequence that reads them only
+    when first indexed or iterated: building 100,000 rows for a context menu
+    that is then closed would cost more than the menu."""
+
+    def __init__(self, model: TrackTableModel, ranges: list[tuple[int, int]]) -> None:
+        self._model = model
+        self._ranges = ranges
+        self._rows: list[TrackRow] | None = None
+
+    def _read(self) -> list[TrackRow]:
+        if self._rows is None:
+            self._rows = [
+                row for first, last in self._ranges for row in self._model.rows_in(first, last)
+            ]
+        return self._rows
+
+    def __len__(self) -> int:
+        return sum(last - first + 1 for first, last in self._ranges)
+
+    @overload
+    def __getitem__(self, index: int) -> TrackRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrackRow]: ...
+    def __getitem__(self, index: int | slice) -> TrackRow | Sequence[TrackRow]:
+        return self._read()[index]
+
+    def __iter__(self) -> Iterator[TrackRow]:
+        return iter(self._read())
 
 
 class SelectionKeeper(QObject):
@@ -76,13 +110,36 @@ class SelectionKeeper(QObject):
             rows.extend(self._model.rows_in(selected.top(), selected.bottom()))
         return rows
 
+    def selected_view(self) -> SelectedRows:
+        """The selected rows, read only when used (see `SelectedRows`)."""
+        model = self._model
+        return SelectedRows(
+            model, [(r.top(), r.bottom()) for r in self._table.selectionModel().selection()]
+        )
+
+    def facts(self) -> SelectionFacts:
+        """What applies to the selection, by set operations on the model's ids."""
+        model = self._model
+        errored = model.ids_of_kind(Kind.ERROR)
+        missing_ids = model.ids_of_kind(Kind.MISSING)
+        duplicates = model.duplicate_ids()
+        count = missing = 0
+        has_error = has_duplicate = False
+        for selected in self._table.selectionModel().selection():
+            ids = model.ids_in(selected.top(), selected.bottom())
+            count += len(ids)
+            has_error = has_error or not errored.isdisjoint(ids)
+            has_duplicate = has_duplicate or not duplicates.isdisjoint(ids)
+            missing += len(missing_ids.intersection(ids))
+        return SelectionFacts(count, has_error, missing, has_duplicate)
+
     def current_id(self) -> int | None:
         return self._table.currentIndex().data(TRACK_ID_ROLE)
 
     def select_ids(self, ids: Iterable[int], current: int | None) -> None:
         """Select the shown ones of `ids`, with `current` the current row if shown."""
         model = self._model
-        positions = [p for p in map(model.position_of, ids) if p is not None]
+        positions = [p for p in model.positions_of(ids) if p is not None]
         selection = QItemSelection()
         last_column = model.columnCount() - 1
         for first, last in runs(positions):
@@ -112,7 +169,8 @@ class SelectionKeeper(QObject):
     def _restore(self) -> None:
         kept, self._kept = self._kept, []
         model = self._model
-        self._hidden = [track_id for track_id in kept if model.position_of(track_id) is None]
+        where = model.positions_of(kept)
+        self._hidden = [track_id for track_id, p in zip(kept, where, strict=True) if p is None]
         current = self._current
         shown = current is not None and model.position_of(current) is not None
         self._hidden_current = None if shown else current

@@ -37,8 +37,11 @@ def test_plain_status_strings_from_the_database_find_the_enum_keyed_entries(
 
     model = TrackTableModel(QApplication.palette())
     model.set_rows(rows.values())
-    errored = list(model.errored_ids(0, model.rowCount() - 1))
+    errored = [row.id for row in model.errored_rows(0, model.rowCount() - 1)]
     assert errored == [ids[ProcessingStatus.ERROR]]
+    assert model.ids_of_kind(Kind.ERROR) == {ids[ProcessingStatus.ERROR]}
+    for status, kind in KINDS.items():  # plain strings find their kind's set too
+        assert ids[status] in model.ids_of_kind(kind)
 
 
 def test_an_unknown_status_shows_as_pending_in_its_own_words() -> None:
