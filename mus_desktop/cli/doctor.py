@@ -27,6 +27,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         "database_exists": exists,
         "pragmas": pragmas,
         "cache_dir": str(settings.cache_dir),
+        "settings_file": _settings_report(settings),
         "broker": broker,
         "watching": _watch_report(settings, db),
     }
@@ -39,6 +40,12 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         for name, value in pragmas.items():
             print(f"  {name:<13}{value}")
         print(f"cache:         {report['cache_dir']}")
+        tuned = report["settings_file"]
+        assert isinstance(tuned, dict)
+        there = "" if tuned["exists"] else " (none yet: File ▸ Settings… writes it)"
+        print(f"settings:      {printable(str(tuned['path']))}{there}")
+        for key, origin in tuned["origins"].items():
+            print(f"  {key:<13}{printable(origin)}")
         print(f"broker:        {broker['url'] or 'private (not started)'}")
         answer = "yes" if broker["answers"] else f"no ({broker['reason']})"
         print(f"  answers:     {answer}")
@@ -57,6 +64,16 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     # A library not made yet and a private broker not started yet are fine: both
     # are made when there is work. A configured broker that does not answer is not.
     return 0 if broker["answers"] or broker["private"] else 1
+
+
+def _settings_report(settings: Settings) -> dict[str, object]:
+    """The settings file, and where each setting it may hold got its value."""
+    path = settings.config_path
+    return {
+        "path": str(path) if path is not None else None,
+        "exists": path is not None and path.is_file(),
+        "origins": {key: origin.describe() for key, origin in settings.origins.items()},
+    }
 
 
 def _watch_report(settings: Settings, db: Database | None) -> dict[str, object]:

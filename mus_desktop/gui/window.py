@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
-    QItemSelectionModel,
     QModelIndex,
     QPoint,
     QSettings,
@@ -33,32 +32,25 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressBar,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QStyle,
-    QTableView,
 )
 
-from mus_desktop import __version__
 from mus_desktop.config import Settings
 from mus_desktop.gui.about import about_text
-from mus_desktop.gui.columns import apply_defaults, fill_columns_menu
-from mus_desktop.gui.delegates import left_elide
+from mus_desktop.gui.columns import fill_columns_menu
 from mus_desktop.gui.detail import DetailPane
 from mus_desktop.gui.empty_hint import EmptyLibraryHint
 from mus_desktop.gui.folders_dialog import FoldersDialog
-from mus_desktop.gui.model import TRACK_ID_ROLE, Column, Counts, TrackTableModel
+from mus_desktop.gui.model import TRACK_ID_ROLE, Column, TrackTableModel
 from mus_desktop.gui.retry_follow import RetryFollower
 from mus_desktop.gui.selection import SelectionKeeper
 from mus_desktop.gui.services import BrokerState, ServicesThread
@@ -71,9 +63,11 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
+from mus_desktop.gui.status_bar import WindowStatusBar, broker_text
 from mus_desktop.gui.track_menu import TrackActions
+from mus_desktop.gui.track_table import make_track_table
 from mus_desktop.gui.track_work import TrackWork
-from mus_desktop.gui.watch_status import scan_message, watch_details, watch_summary
+from mus_desktop.gui.watch_status import scan_message
 from mus_desktop.gui.watcher import WatcherThread
 from mus_desktop.gui.words import plural
 from mus_desktop.library.engine import Database
@@ -88,38 +82,6 @@ if TYPE_CHECKING:
 SEARCH_DELAY_MS = 200
 DETAIL_REFRESH_MS = 300
 TABLE_PAGE, HINT_PAGE = 0, 1
-
-
-def counts_text(counts: Counts, shown: int | None = None) -> str:
-    """The status bar's summary, e.g. '120 tracks · 100 complete · 3 errors', led by
-    '12 of 120 shown' when a filter or search hides some (`shown` rows listed)."""
-    parts = [plural(counts.total, "track")]
-    if shown is not None and shown != counts.total:
-        parts[0] = f"{shown:,} of {counts.total:,} shown"
-    words = {
-        Kind.COMPLETE: ("complete", "complete"),
-        Kind.PENDING: ("pending", "pending"),
-        Kind.IN_PROGRESS: ("in progress", "in progress"),
-        Kind.ERROR: ("error", "errors"),
-        Kind.MISSING: ("missing", "missing"),
-    }
-    for kind, (one, many) in words.items():
-        value = counts.by_kind.get(kind, 0)
-        if value:
-            parts.append(plural(value, one, many))
-    if counts.duplicates:
-        parts.append(plural(counts.duplicates, "duplicate"))
-    return " · ".join(parts)
-
-
-def broker_text(state: BrokerState) -> str:
-    """'2 workers on private broker · paused · 120 batches queued'."""
-    text = state.text
-    if state.paused:
-        text += " · paused"
-    if state.reachable and state.queued_jobs:
-        text += f" · {plural(state.queued_jobs, 'batch', 'batches')} queued"
-    return text
 
 
 def dropped_paths(event: QDragEnterEvent | QDropEvent) -> list[str]:
@@ -154,7 +116,6 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.broker_state: BrokerState | None = None
         self._loaded = False
-        self._peak_outstanding = 0
         self._shut_down = False
         self._retries = RetryFollower()
         self.context_menu: QMenu | None = None
@@ -341,38 +302,9 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def _build_table(self) -> None:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setAlternatingRowColors(False)  # the status colours are the row colours
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setTabKeyNavigation(False)  # Tab leaves the table for the next widget
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.setItemDelegateForColumn(Column.PATH, left_elide(table))
-        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table = make_track_table(self.model)
         table.customContextMenuRequested.connect(self._show_context_menu)
         table.doubleClicked.connect(lambda _index: self.open_selected())
-        vertical = table.verticalHeader()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
-        vertical.hide()
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.setHighlightSections(False)
-        header.setSectionsMovable(True)
-        # The header asks the selection model whether each column is wholly
-        # selected, whatever highlightSections says, on every paint; with many
-        # rows selected, Qt answers that by visiting every row through the
-        # model (~0.25 s per column for 100,000). Its own empty selection
-        # model answers at once; the header never shows the selection anyway.
-        header.setSelectionModel(QItemSelectionModel(self.model, header))
-        apply_defaults(header)
-        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        table.setSortingEnabled(True)
         table.selectionModel().selectionChanged.connect(self._on_selection)
         table.selectionModel().currentRowChanged.connect(self._on_current)
         self.table = table
@@ -389,25 +321,14 @@ class MainWindow(QMainWindow):
             shortcut.activated.connect(slot)
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.counts_label = QLabel("Reading the library…")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setFormat("%v / %m processed")
-        self.progress.hide()
-        self.folders_label = QLabel(watch_summary(None, self._watch_setting))
-        self.broker_label = QLabel("starting the broker…")
-        # Messages in a place of their own: QStatusBar.showMessage would hide the counts.
-        self.message_label = QLabel()
-        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._message_timer = QTimer(self)
-        self._message_timer.setSingleShot(True)
-        self._message_timer.timeout.connect(lambda: self.show_message(""))
-        bar.addWidget(self.counts_label)
-        bar.addWidget(self.message_label, 1)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.folders_label)
-        bar.addPermanentWidget(self.broker_label)
+        self.status_bar = WindowStatusBar(self.statusBar(), self._watch_setting)
+        self.status_bar.messageShown.connect(self.messageShown)
+        # Its parts, by the names the tests and tools read them.
+        self.counts_label = self.status_bar.counts_label
+        self.message_label = self.status_bar.message_label
+        self.progress = self.status_bar.progress
+        self.folders_label = self.status_bar.folders_label
+        self.broker_label = self.status_bar.broker_label
 
     def _connect_track_actions(self) -> None:
         actions = self.track_actions
@@ -493,6 +414,7 @@ class MainWindow(QMainWindow):
         dialog = self.settings_dialog
         if dialog is None:
             dialog = SettingsDialog(self)
+            dialog.saved.connect(lambda text: self.show_message(text, 15000))
             self.settings_dialog = dialog
         dialog.show()
         dialog.raise_()
@@ -501,16 +423,11 @@ class MainWindow(QMainWindow):
 
     def show_about(self) -> QMessageBox:
         state = self.broker_state
+        text = about_text(self._settings, "starting…" if state is None else broker_text(state))
         box = QMessageBox(
-            QMessageBox.Icon.Information,
-            "About mus",
-            f"<b>mus {__version__}</b>",
-            QMessageBox.StandardButton.Ok,
-            self,
+            QMessageBox.Icon.Information, "About mus", text, QMessageBox.StandardButton.Ok, self
         )
-        box.setInformativeText(
-            about_text(self._settings, "starting…" if state is None else state.text)
-        )
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a path may hold "<"
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setWindowModality(Qt.WindowModality.NonModal)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -652,8 +569,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_broker(self, state: BrokerState) -> None:
         self.broker_state = state
-        self.broker_label.setText(broker_text(state))
-        self.broker_label.setToolTip(state.text)
+        self.status_bar.show_broker(state)
 
     @Slot(bool)
     def _on_paused(self, paused: bool) -> None:
@@ -680,15 +596,13 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_folder_states(self, states: list[FolderState]) -> None:
         self.folder_states = states
-        self.folders_label.setText(watch_summary(states, self._watch_setting))
-        self.folders_label.setToolTip(watch_details(states))
+        self.status_bar.show_folders(states)
         if self.folders_dialog is not None:
             self.folders_dialog.set_states(states)
 
     @Slot(str)
     def _on_watch_unavailable(self, reason: str) -> None:
-        self.folders_label.setText("not watching")
-        self.folders_label.setToolTip(reason)
+        self.status_bar.show_not_watching(reason)
 
     @Slot(object)
     def _on_folders_scanned(self, report: ScanReport) -> None:
@@ -770,30 +684,14 @@ class MainWindow(QMainWindow):
         self._on_current(self.table.currentIndex(), QModelIndex())
         self._on_selection()
 
-    @Slot()
     def show_message(self, text: str, timeout_ms: int = 0) -> None:
         """A message beside the counts (never over them), cleared after `timeout_ms`."""
-        self.message_label.setText(text)
-        self.message_label.setToolTip(text)
-        self.messageShown.emit(text)
-        if timeout_ms:
-            self._message_timer.start(timeout_ms)
-        else:
-            self._message_timer.stop()
+        self.status_bar.show_message(text, timeout_ms)
 
     def _update_counts(self) -> None:
         counts = self.model.counts()
-        self.counts_label.setText(counts_text(counts, self.model.rowCount()))
+        self.status_bar.show_counts(counts, self.model.rowCount())
         self.pages.setCurrentIndex(HINT_PAGE if self._loaded and counts.total == 0 else TABLE_PAGE)
-        outstanding = counts.outstanding
-        if outstanding == 0:
-            self._peak_outstanding = 0
-            self.progress.hide()
-        else:
-            self._peak_outstanding = max(self._peak_outstanding, outstanding)
-            self.progress.setRange(0, self._peak_outstanding)
-            self.progress.setValue(self._peak_outstanding - outstanding)
-            self.progress.show()
         self.retry_all_action.setEnabled(counts.by_kind.get(Kind.ERROR, 0) > 0)
 
     # -- theme and shutdown --------------------------------------------------

@@ -249,3 +249,18 @@ def test_context_menu_on_a_whole_selection_acts_on_every_row(
         window.model.index(r, Column.PATH).data() for r in range(window.model.rowCount())
     )
     menu.close()
+
+
+def test_help_about_names_the_library_and_the_broker(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    from PySide6.QtWidgets import QMenu, QMessageBox
+
+    window = _open(qtbot, window_factory, offline_settings, db, 0)
+    qtbot.waitUntil(lambda: "unreachable" in window.broker_label.text(), timeout=10000)
+    menus = {menu.title(): menu for menu in window.menuBar().findChildren(QMenu)}
+    next(a for a in menus["&Help"].actions() if a.text() == "About mus").trigger()
+    box = next(b for b in window.findChildren(QMessageBox) if b.windowTitle() == "About mus")
+    assert box.isVisible()
+    assert f"Library: {offline_settings.db_path}" in box.text()
+    assert "Broker: broker unreachable" in box.text()

@@ -225,3 +225,23 @@ def test_a_killed_worker_not_yet_reaped_is_not_live() -> None:
         assert worker_alive(SimpleNamespace(hostname=here, pid=os.getpid()))  # type: ignore[arg-type]
     finally:
         exited.wait()
+
+
+def test_doctor_says_where_each_tuned_setting_comes_from(settings: Settings, db: Database) -> None:
+    assert settings.config_path is not None
+    settings.config_path.parent.mkdir(parents=True)
+    settings.config_path.write_text('{"workers": 3, "watch": "polling"}')
+    env = mus_env()  # the fixture sets MUS_WORKERS
+
+    report = json.loads(run_mus("doctor", "--json", env=env).stdout)["settings_file"]
+
+    assert report == {
+        "path": str(settings.config_path),
+        "exists": True,
+        "origins": {
+            "workers": "set by MUS_WORKERS in the environment",
+            "music_roots": "default",
+            "watch": f"settings file {settings.config_path}",
+        },
+    }
+    assert f"settings:      {settings.config_path}\n" in run_mus("doctor", env=env).stdout
