@@ -120,8 +120,8 @@ def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
 
     from mus_desktop.config import load_settings
     from mus_desktop.gui.app import application
-    from mus_desktop.gui.model import Column
     from mus_desktop.gui.status import StatusFilter
+    from mus_desktop.gui.table.model import Column
     from mus_desktop.gui.window import MainWindow
     from mus_desktop.library.engine import open_database
     from mus_desktop.library.rows import Changes

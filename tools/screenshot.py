@@ -142,7 +142,7 @@ def main(argv: list[str]) -> int:
 
         from mus_desktop.config import load_settings
         from mus_desktop.gui.app import application
-        from mus_desktop.gui.model import Column
+        from mus_desktop.gui.table.model import Column
         from mus_desktop.gui.window import MainWindow
         from mus_desktop.library.engine import open_database
 

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mus_desktop.gui.model import format_duration
+from mus_desktop.gui.actions.menu import TrackActions
 from mus_desktop.gui.status import Kind, action_icon, kind_for, stage_word, status_icon
-from mus_desktop.gui.track_menu import TrackActions
+from mus_desktop.gui.table.model import format_duration
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackDetail, TrackRow, track_detail

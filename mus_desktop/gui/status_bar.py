@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
-from mus_desktop.gui.model import Counts
 from mus_desktop.gui.services import BrokerState
 from mus_desktop.gui.status import Kind
+from mus_desktop.gui.table.model import Counts
 from mus_desktop.gui.watch_status import watch_details, watch_summary
 from mus_desktop.gui.words import plural
 

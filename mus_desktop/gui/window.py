@@ -45,17 +45,16 @@ from PySide6.QtWidgets import (
 )
 
 from mus_desktop.config import Settings
-from mus_desktop.gui.about import about_text
-from mus_desktop.gui.columns import fill_columns_menu
+from mus_desktop.gui.actions.menu import TrackActions
+from mus_desktop.gui.actions.retry_follow import RetryFollower
+from mus_desktop.gui.actions.work import TrackWork
+from mus_desktop.gui.browse.sidebar import LibrarySidebar
 from mus_desktop.gui.detail import DetailPane
+from mus_desktop.gui.dialogs.about import about_text
+from mus_desktop.gui.dialogs.folders import FoldersDialog
+from mus_desktop.gui.dialogs.settings import SettingsDialog
 from mus_desktop.gui.empty_hint import EmptyLibraryHint
-from mus_desktop.gui.folders_dialog import FoldersDialog
-from mus_desktop.gui.model import TRACK_ID_ROLE, Column, TrackTableModel
-from mus_desktop.gui.retry_follow import RetryFollower
-from mus_desktop.gui.selection import SelectionKeeper
 from mus_desktop.gui.services import BrokerState, ServicesThread
-from mus_desktop.gui.settings_dialog import SettingsDialog
-from mus_desktop.gui.sidebar import LibrarySidebar
 from mus_desktop.gui.status import (
     Kind,
     StatusFilter,
@@ -64,9 +63,10 @@ from mus_desktop.gui.status import (
     status_icon,
 )
 from mus_desktop.gui.status_bar import WindowStatusBar, broker_text
-from mus_desktop.gui.track_menu import TrackActions
-from mus_desktop.gui.track_table import make_track_table
-from mus_desktop.gui.track_work import TrackWork
+from mus_desktop.gui.table.columns import fill_columns_menu
+from mus_desktop.gui.table.model import TRACK_ID_ROLE, Column, TrackTableModel
+from mus_desktop.gui.table.selection import SelectionKeeper
+from mus_desktop.gui.table.view import make_track_table
 from mus_desktop.gui.watch_status import scan_message
 from mus_desktop.gui.watcher import WatcherThread
 from mus_desktop.gui.words import plural

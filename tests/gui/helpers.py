@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from mus_desktop.gui.model import Column, TrackTableModel
+from mus_desktop.gui.table.model import Column, TrackTableModel
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 

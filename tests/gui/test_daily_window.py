@@ -10,9 +10,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontMetrics
 from PySide6.QtWidgets import QStyle
 
 from mus_desktop.config import Settings
-from mus_desktop.gui.browse import Scope
-from mus_desktop.gui.model import Column
+from mus_desktop.gui.browse.index import Scope
 from mus_desktop.gui.status import StatusFilter
+from mus_desktop.gui.table.model import Column
 from mus_desktop.gui.window import HINT_PAGE, TABLE_PAGE, MainWindow
 from mus_desktop.library.engine import Database
 from tests.gui.helpers import add_track, mixed_library, set_status

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from mus_desktop.config import Settings
-from mus_desktop.gui.model import Column
 from mus_desktop.gui.status import Kind
+from mus_desktop.gui.table.model import Column
 from mus_desktop.gui.window import MainWindow
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track

@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from sqlalchemy import select
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.gui.folders_dialog import FOLDER, TRACKS, WATCH
-from mus_desktop.gui.model import Column
+from mus_desktop.gui.dialogs.folders import FOLDER, TRACKS, WATCH
 from mus_desktop.gui.status import Kind
+from mus_desktop.gui.table.model import Column
 from mus_desktop.gui.watch_status import scan_message, watch_details, watch_summary
 from mus_desktop.gui.window import MainWindow
 from mus_desktop.library.engine import Database

@@ -9,8 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 
 from mus_desktop.config import Settings
-from mus_desktop.gui.model import Column
 from mus_desktop.gui.status import Kind
+from mus_desktop.gui.table.model import Column
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from mus_desktop.gui.model import Column, TrackTableModel, format_duration
 from mus_desktop.gui.status import Kind, StatusFilter
+from mus_desktop.gui.table.model import Column, TrackTableModel, format_duration
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.rows import ChangeFollower
@@ -340,7 +340,7 @@ def test_a_kept_row_stays_through_live_changes_until_the_filter_changes(
 def test_an_album_scope_lists_its_tracks_in_album_order(
     qapp, db: Database, follower: ChangeFollower
 ) -> None:
-    from mus_desktop.gui.browse import Scope
+    from mus_desktop.gui.browse.index import Scope
 
     for number, title in [(3, "Three"), (1, "One"), (10, "Ten"), (2, "Two")]:
         add_track(db, f"/music/x/{title}.flac", title=title, artist="Ann", album="Lp",

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from mus_desktop.config import Settings, load_settings
-from mus_desktop.gui.about import about_text, version
-from mus_desktop.gui.settings_dialog import SettingsDialog
+from mus_desktop.gui.dialogs.about import about_text, version
+from mus_desktop.gui.dialogs.settings import SettingsDialog
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtGui import QIcon
 from sqlalchemy import update
 
-from mus_desktop.gui.browse import ArtistIndex, Scope, Tally
-from mus_desktop.gui.sidebar import SCOPE_ROLE, LibrarySidebar
+from mus_desktop.gui.browse.index import ArtistIndex, Scope, Tally
+from mus_desktop.gui.browse.sidebar import SCOPE_ROLE, LibrarySidebar
 from mus_desktop.gui.status import Kind, status_icon
 from mus_desktop.library.curation import forget_missing
 from mus_desktop.library.engine import Database

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from mus_desktop.gui.model import TrackTableModel
 from mus_desktop.gui.status import Kind, kind_for, kind_of, stage_word
+from mus_desktop.gui.table.model import TrackTableModel
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import ChangeFollower

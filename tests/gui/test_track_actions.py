@@ -1,5 +1,5 @@
 """Acting on tracks where they are: the table's context menu and the detail pane's
-buttons (gui/track_menu.py), and the work behind them (gui/track_work.py), on a
+buttons (gui/actions/menu.py), and the work behind them (gui/actions/work.py), on a
 real library with real audio files, driven through the real menu and dialogs."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from mus_desktop.config import Settings
+from mus_desktop.gui.actions.menu import TrackActions
+from mus_desktop.gui.actions.work import TrackWork
 from mus_desktop.gui.detail import DetailPane
-from mus_desktop.gui.model import TrackTableModel
-from mus_desktop.gui.track_menu import TrackActions
-from mus_desktop.gui.track_work import TrackWork
+from mus_desktop.gui.table.model import TrackTableModel
 from mus_desktop.library.engine import Database
 from mus_desktop.library.folders import add_folders
 from mus_desktop.library.models import Track

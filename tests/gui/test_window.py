@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import insert
 
 from mus_desktop.config import Settings
-from mus_desktop.gui.model import Column
 from mus_desktop.gui.status import StatusFilter
+from mus_desktop.gui.table.model import Column
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status

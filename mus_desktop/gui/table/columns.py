@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHeaderView, QMenu
 
-from mus_desktop.gui.model import HEADERS, Column
+from mus_desktop.gui.table.model import HEADERS, Column
 
 DEFAULT_WIDTHS = {
     Column.STATUS: 192,  # an errored row reads "Error: <its message>" here

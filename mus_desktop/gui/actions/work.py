@@ -1,4 +1,4 @@
-"""The work behind the track actions (track_menu.py): Locate, Forget, Move to Trash.
+"""The work behind the track actions (actions/menu.py): Locate, Forget, Move to Trash.
 
 A `TrackWork` lives in the services thread (it touches the database and the
 disk, never a widget). The window asked on rows it showed; everything is

@@ -2,7 +2,7 @@
 menu and the detail pane's buttons share one `TrackActions`.
 
 What needs the library or the disk beyond a look is asked for by a signal and
-done by `TrackWork` (track_work.py) in the services thread: the window
+done by `TrackWork` (actions/work.py) in the services thread: the window
 connects the two. What is done here is what needs only the rows shown: open a
 file or its folder, copy paths, choose the file for Locate and confirm what
 cannot be undone.

@@ -1,14 +1,14 @@
 """The track table's view: rows selected whole, status colours as row colours,
-paths elided from the left, columns movable and remembered (columns.py)."""
+paths elided from the left, columns movable and remembered (table/columns.py)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from mus_desktop.gui.columns import apply_defaults
 from mus_desktop.gui.delegates import left_elide
-from mus_desktop.gui.model import Column, TrackTableModel
+from mus_desktop.gui.table.columns import apply_defaults
+from mus_desktop.gui.table.model import Column, TrackTableModel
 
 
 def make_track_table(model: TrackTableModel, parent: QWidget | None = None) -> QTableView:

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mus_desktop.gui.sorting import artist_of, natural_key
 from mus_desktop.gui.status import Kind, kind_of
+from mus_desktop.gui.table.sorting import artist_of, natural_key
 from mus_desktop.library.rows import TrackRow
 
 Key = tuple[str, str]

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
-from mus_desktop.gui.browse import ArtistIndex, Key, Scope, Tally, order_key
+from mus_desktop.gui.browse.index import ArtistIndex, Key, Scope, Tally, order_key
 from mus_desktop.gui.status import Kind, status_icon
 from mus_desktop.gui.words import plural
 from mus_desktop.library.rows import TrackRow

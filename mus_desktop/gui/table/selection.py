@@ -22,9 +22,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QTableView
 
-from mus_desktop.gui.model import TRACK_ID_ROLE, Column, TrackTableModel
+from mus_desktop.gui.actions.menu import SelectionFacts
 from mus_desktop.gui.status import Kind
-from mus_desktop.gui.track_menu import SelectionFacts
+from mus_desktop.gui.table.model import TRACK_ID_ROLE, Column, TrackTableModel
 from mus_desktop.library.rows import TrackRow
 
 _SELECT_ROWS = (

@@ -26,8 +26,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QPalette
 
-from mus_desktop.gui.browse import Scope
-from mus_desktop.gui.sorting import album_order, artist_of, natural_key
+from mus_desktop.gui.browse.index import Scope
 from mus_desktop.gui.status import (
     SORT_RANK,
     WORDS,
@@ -39,6 +38,7 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
+from mus_desktop.gui.table.sorting import album_order, artist_of, natural_key
 from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackRow
 

@@ -1,0 +1,1 @@
+"""Browsing by artist and album: the index and the sidebar."""

@@ -1,0 +1,1 @@
+"""The track table: its model, orders, selection, columns and view."""
