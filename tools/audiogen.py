@@ -31,6 +31,7 @@ import imageio_ffmpeg
 import numpy as np
 import soundfile as sf
 from mutagen import FileType
+from mutagen.aiff import AIFF
 from mutagen.flac import FLAC, Picture
 from mutagen.id3 import APIC, TALB, TCON, TDRC, TIT2, TPE1, TPE2, TPOS, TRCK, Frame, PictureType
 from mutagen.mp3 import MP3
@@ -62,6 +63,7 @@ SPECS: dict[str, AudioSpec] = {
     "opus": AudioSpec(48000, 2),  # Opus only runs at 48 kHz (or its divisors).
     "m4a": AudioSpec(44100, 2),
     "wav": AudioSpec(44100, 1),  # Mono keeps uncompressed files small and varies channels.
+    "aiff": AudioSpec(44100, 1),  # Not in FORMATS: made on request only (make_track).
 }
 
 # (libsndfile container, subtype) for everything soundfile can write.
@@ -71,6 +73,7 @@ _SOUNDFILE_FORMATS = {
     "ogg": ("OGG", "VORBIS"),
     "opus": ("OGG", "OPUS"),
     "wav": ("WAV", "PCM_16"),
+    "aiff": ("AIFF", "PCM_16"),
 }
 _OGG_SERIAL = 0x6D7573  # "mus"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -251,6 +254,14 @@ def _tag_wav(buf: io.BytesIO, tags: Tags, cover: bytes | None, pad: int) -> None
     _tag_id3(WAVE(buf), buf, tags, cover, pad)
 
 
+def _tag_aiff(buf: io.BytesIO, tags: Tags, cover: bytes | None, pad: int) -> None:
+    audio = AIFF(buf)
+    audio.add_tags()
+    for frame in _id3_frames(tags, cover):
+        audio.tags.add(frame)
+    _save(audio, buf, pad)
+
+
 def _tag_flac(buf: io.BytesIO, tags: Tags, cover: bytes | None, pad: int) -> None:
     audio = FLAC(buf)
     audio.update(_vorbis_comments(tags))
@@ -363,6 +374,7 @@ _TAGGERS: dict[str, Callable[[io.BytesIO, Tags, bytes | None, int], None]] = {
     "opus": _tag_opus,
     "m4a": _tag_m4a,
     "wav": _tag_wav,
+    "aiff": _tag_aiff,
 }
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from blake3 import blake3
 
+from mus_desktop.processing.hashing import content_hash
 from tests.watching.conftest import COMPLETE, Following, describe, tmpfs, under
 from tools.audiogen import Manifest, Tags, make_library, make_track
 
@@ -115,7 +115,7 @@ def test_a_file_saved_by_rename_keeps_its_id_and_is_processed_again(
         "the saved file to be processed again",
     )
     assert after[saved.path].id == before[saved.path].id
-    assert after[saved.path].content_hash == blake3(Path(saved.path).read_bytes()).hexdigest()
+    assert after[saved.path].content_hash == content_hash(Path(saved.path))
     assert after[saved.path].content_hash != before[saved.path].content_hash
     assert len(after) == 3
     others = [e.path for e in library.entries if e.path != saved.path]
@@ -165,7 +165,7 @@ def test_a_file_written_in_slow_chunks_ends_complete_with_its_final_content(
         lambda found: (
             str(target) in found
             and found[str(target)].status == COMPLETE
-            and found[str(target)].content_hash == blake3(content).hexdigest()
+            and found[str(target)].content_hash == content_hash(data)
         ),
         "the slowly written file to be processed whole",
     )
