@@ -21,7 +21,7 @@ from mus_desktop.terminal import printable
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
-    from mus_desktop.library.queries import ErroredTrack
+    from mus_desktop.library.queries import ErroredTrack, UnmergedTrack
     from mus_desktop.runtime.backend import Backend
 
 
@@ -184,16 +184,46 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
             remaining = now_remaining
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from mus_desktop.library.queries import status_counts
+_DUPLICATE_KINDS = {
+    "duplicates": ("duplicate_groups", "exact copies"),
+    "same_recording": ("same_recording_groups", "same recording, other tags"),
+}
+"""The two kinds of duplicates `status_counts` counts: their groups' key, their words."""
 
-    counts = status_counts(open_library(settings, create=False))
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from mus_desktop.library.queries import status_counts, unmerged_tracks
+
+    db = open_library(settings, create=False)
+    counts = status_counts(db)
+    unmerged = unmerged_tracks(db) if counts["unmerged"] else []
     if args.json:
-        print(json.dumps(counts, indent=2))
-    else:
-        for name, value in counts.items():
+        listed = [track._asdict() for track in unmerged]
+        print(json.dumps({**counts, "unmerged_tracks": listed}, indent=2))
+        return 0
+    told_apart = {groups for groups, _words in _DUPLICATE_KINDS.values()} | {"unmerged"}
+    for name, value in counts.items():
+        if name in _DUPLICATE_KINDS:
+            groups, words = _DUPLICATE_KINDS[name]
+            print(f"{name:>16}: {value} in {counts[groups]} group(s) ({words})")
+        elif name not in told_apart:
             print(f"{name:>16}: {value}")
+    _print_unmerged(unmerged)
     return 0
+
+
+def _print_unmerged(tracks: Sequence[UnmergedTrack]) -> None:
+    """Each new track that shares its audio with several missing tracks, and why it
+    was not merged into one of them."""
+    if not tracks:
+        return
+    print(
+        f"{len(tracks)} new track(s) share their audio with several missing tracks: "
+        "not merged (Locate or Forget the missing ones)"
+    )
+    for track in tracks:
+        candidates = ", ".join(str(track_id) for track_id in track.candidates)
+        print(f"{track.id:>7}  {printable(track.path)}\n         missing: {candidates}")
 
 
 def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
@@ -237,15 +267,20 @@ def _errored_among(db: Database, track_ids: Sequence[int]) -> bool:
 
 
 def cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
-    from mus_desktop.processing.service import reconcile
+    from mus_desktop.processing.service import reconcile_counts
     from mus_desktop.runtime.backend import start_backend
 
     db = open_library(settings)
     with start_backend(settings, start_workers=False) as backend:
         if backend.queue is None:
             raise UsageError(backend.describe())
-        count = reconcile(db, backend.queue, settings)
-    print(f"{count} track(s) whose work was lost queued again")
+        counts = reconcile_counts(db, backend.queue, settings)
+    print(f"{counts.lost} track(s) whose work was lost queued again")
+    if counts.without_audio_hash:
+        print(
+            f"{counts.without_audio_hash} track(s) processed before audio hashes queued "
+            "once to get one (a track retagged and moved keeps its id by it)"
+        )
     return 0
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.schema import CreateColumn
 
 from mus_desktop.library.models import Base
 
-SCHEMA_VERSION = 3  # 2: deleted_track and its trigger; 3: library_folder
+SCHEMA_VERSION = 4  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash
 
 _TRIGGERS = {
     "track_change_seq_insert": """

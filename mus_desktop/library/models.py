@@ -45,6 +45,10 @@ class Track(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime_ns: Mapped[int | None] = mapped_column(BigInteger)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The audio payload's hash (tags and pictures excluded): follows a file that
+    # was retagged and moved (docs/architecture.md, "Identity"). None: never
+    # computed (processed before schema 4); "": computed, the format has none.
+    audio_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
     processing_status: Mapped[str] = mapped_column(
         String(20),

@@ -5,17 +5,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
+from mus_desktop.library.identity import unmerged_recordings
 from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.paths import display_path
 
 
+def _unindexed(column: ColumnElement[str | None]) -> ColumnElement[str | None]:
+    """`column` as an expression SQLite cannot answer from the column's index.
+
+    Grouping every present track by a hash is one pass over the table and a
+    sort; through the hash's index it is a table lookup per row, in index
+    order: at 100,000 tracks, 170 ms against 75 ms (content hash), 200 ms
+    against 110 ms (audio hash)."""
+    return column.concat("")
+
+
 def status_counts(db: Database) -> dict[str, int]:
-    """Tracks per status, plus missing, duplicates (tracks in a duplicate group)
-    and duplicate groups, and the total."""
+    """Tracks per status, plus missing; duplicates of two kinds among present
+    tracks: exact copies (`duplicates`, tracks in a group of one content hash,
+    and `duplicate_groups`) and the same recording with different tags
+    (`same_recording`, tracks in a group of one audio hash holding more than one
+    content hash, and `same_recording_groups`); `unmerged`, the new tracks that
+    share their audio with several missing tracks (`unmerged_tracks`); and the
+    total."""
     with db.read() as session:
         by_status = dict(
             session.execute(
@@ -25,16 +41,27 @@ def status_counts(db: Database) -> dict[str, int]:
         missing = session.scalar(
             select(func.count()).select_from(Track).where(Track.missing_since.is_not(None))
         )
+        content, audio = _unindexed(Track.content_hash), _unindexed(Track.audio_hash)
         group_sizes = session.scalars(
             select(func.count())
-            .where(Track.content_hash.is_not(None), Track.missing_since.is_(None))
-            .group_by(Track.content_hash)
+            .where(func.length(content) > 0, Track.missing_since.is_(None))
+            .group_by(content)
             .having(func.count() > 1)
         ).all()
+        recording_sizes = session.scalars(
+            select(func.count())
+            .where(func.length(audio) > 0, Track.missing_since.is_(None))
+            .group_by(audio)
+            .having(func.count(Track.content_hash.distinct()) > 1)
+        ).all()
+        unmerged = len(unmerged_recordings(session))
     counts = {status.value: int(by_status.get(status.value, 0)) for status in ProcessingStatus}
     counts["missing"] = int(missing or 0)
     counts["duplicates"] = sum(group_sizes)
     counts["duplicate_groups"] = len(group_sizes)
+    counts["same_recording"] = sum(recording_sizes)
+    counts["same_recording_groups"] = len(recording_sizes)
+    counts["unmerged"] = unmerged
     counts["total"] = sum(int(value) for value in by_status.values())
     return counts
 
@@ -54,6 +81,48 @@ def duplicates_of(session: Session, track: Track) -> list[tuple[int, str]]:
             )
             .order_by(Track.id)
         )
+    ]
+
+
+def same_recording_as(session: Session, track: Track) -> list[tuple[int, str]]:
+    """(id, path) of the other present tracks with the same audio as `track` but other
+    bytes: the same recording with different tags."""
+    if not track.audio_hash:
+        return []
+    return [
+        (other_id, path)
+        for other_id, path in session.execute(
+            select(Track.id, Track.path)
+            .where(
+                Track.audio_hash == track.audio_hash,
+                Track.content_hash != track.content_hash,
+                Track.missing_since.is_(None),
+            )
+            .order_by(Track.id)
+        )
+    ]
+
+
+class UnmergedTrack(NamedTuple):
+    """A new track not merged into a missing one: several share its audio."""
+
+    id: int
+    path: str
+    """`display_path` of the file."""
+    candidates: list[int]
+    """The ids of the missing tracks with the same audio (identity rule 6)."""
+
+
+def unmerged_tracks(db: Database) -> list[UnmergedTrack]:
+    """The new tracks that share their audio with several missing tracks, by id."""
+    with db.read() as session:
+        found = unmerged_recordings(session)
+        paths = dict(
+            session.execute(select(Track.id, Track.path).where(Track.id.in_(list(found)))).all()
+        )
+    return [
+        UnmergedTrack(track_id, display_path(paths[track_id]), candidates)
+        for track_id, candidates in sorted(found.items())
     ]
 
 

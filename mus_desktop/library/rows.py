@@ -10,16 +10,17 @@ is compared on the same connection every time.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, LargeBinary, Row, func, select, type_coerce
 
 from mus_desktop.library.engine import Database
+from mus_desktop.library.identity import unmerged_candidates
 from mus_desktop.library.models import DeletedTrack, Track
 from mus_desktop.library.paths import display_path
-from mus_desktop.library.queries import duplicates_of
+from mus_desktop.library.queries import duplicates_of, same_recording_as
 
 
 class TrackRow(NamedTuple):
@@ -41,6 +42,9 @@ class TrackRow(NamedTuple):
     content_hash: str | None
     album_artist: str
     disc_number: int | None
+    audio_hash: str | None = None
+    """The audio payload's hash: equal on the same recording with other tags; None
+    (never computed) or "" (the format has none) group nothing."""
 
 
 # The path as stored (bytes), decoded once here: `display_path(os.fsdecode(b))`
@@ -62,6 +66,7 @@ _ROW_COLUMNS = (
     Track.content_hash,
     Track.album_artist,
     Track.disc_number,
+    Track.audio_hash,
     Track.change_seq,
 )
 
@@ -74,7 +79,7 @@ def _shown_path(stored: bytes | str) -> str:
 
 def _to_row(raw: Row) -> TrackRow:
     (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash,
-     album_artist, disc, _seq) = raw  # fmt: skip
+     album_artist, disc, audio_hash, _seq) = raw  # fmt: skip
     shown = _shown_path(path)
     return TrackRow(
         id_,
@@ -91,6 +96,7 @@ def _to_row(raw: Row) -> TrackRow:
         chash,
         album_artist or "",
         disc,
+        audio_hash,
     )
 
 
@@ -182,13 +188,33 @@ class TrackDetail:
     """`display_path` of the file."""
     duplicates: list[tuple[int, str]]
     """(id, display path) of the other present tracks with the same content hash."""
+    same_recording: list[tuple[int, str]] = field(default_factory=list)
+    """(id, display path) of the other present tracks with the same audio but other
+    tags (another content hash)."""
+    unmerged_candidates: list[int] = field(default_factory=list)
+    """The missing tracks this one would have been merged into, had there been only
+    one (identity rule 6); empty unless there are several."""
+
+    @property
+    def unmerged_note(self) -> str:
+        """Why this track was not merged into a missing one, for the pane; or ''."""
+        if not self.unmerged_candidates:
+            return ""
+        ids = ", ".join(f"#{track_id}" for track_id in self.unmerged_candidates)
+        return (
+            f"Same recording as {len(self.unmerged_candidates)} missing tracks ({ids}): "
+            "not merged — Locate or Forget one of them"
+        )
 
 
 def track_detail(db: Database, track_id: int) -> TrackDetail | None:
-    """One track's details and its duplicate group, or None if it is gone."""
+    """One track's details, its duplicates of both kinds and why it was not merged
+    into a missing track, or None if it is gone."""
     with db.read() as session:
         track = session.get(Track, track_id)
         if track is None:
             return None
         duplicates = [(other, display_path(path)) for other, path in duplicates_of(session, track)]
-    return TrackDetail(track, display_path(track.path), duplicates)
+        same = [(other, display_path(path)) for other, path in same_recording_as(session, track)]
+        candidates = unmerged_candidates(session, track)
+    return TrackDetail(track, display_path(track.path), duplicates, same, candidates)

@@ -5,11 +5,13 @@
     any unfinished --its worker died three times with it alone--> ERROR
     ERROR --retry--> METADATA_DONE if the art stage failed, else PENDING
     any --its file changed, or was found again after an error about reaching it--> PENDING
+    COMPLETE, ART_DONE with no audio hash (processed before schema 4) --reconcile, once--> PENDING
 
 Who moves a track: the batch job (processing/pipeline.py) claims a batch,
 records each stage's outcomes, finishes it and gives up on a file that keeps
 killing its worker; the CLI and the window retry; reconcile selects the
-unfinished tracks to queue again; a scan (scanner.py, by identity.py's rules)
+unfinished tracks to queue again, and sends back once the tracks processed
+before audio hashes existed; a scan (scanner.py, by identity.py's rules)
 sends a changed or found-again track back to PENDING. Every write is one
 `BEGIN IMMEDIATE` transaction per batch, not per track. See
 docs/architecture.md, "State machine".
@@ -30,7 +32,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.identity import merge_into_missing
+from mus_desktop.library.identity import merge_into_missing, merge_recordings_into_missing
 from mus_desktop.library.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -151,13 +153,15 @@ def record_metadata(
     stamps: Mapping[int, Stamp],
 ) -> tuple[dict[int, int], set[int]]:
     """The metadata stage's outcomes for a batch, in one transaction: each track of
-    `done` (id -> its tags, properties, `content_hash`, size and mtime) to
-    METADATA_DONE, each of `failures` to ERROR; only those whose stamp is still
-    the claimed one (`stamps`: id -> stamp at claim).
+    `done` (id -> its tags, properties, `content_hash`, `audio_hash`, size and
+    mtime) to METADATA_DONE, each of `failures` to ERROR; only those whose stamp
+    is still the claimed one (`stamps`: id -> stamp at claim).
 
     A track whose content hash equals a missing track's is merged into it
-    (identity rule 4). Returns ({new id: old id} for those, whose results went
-    to the old id; the ids left alone because a scan found their file changed).
+    (identity rule 4); then a new one whose audio hash equals exactly one missing
+    track's (rule 6), which takes the new file's tags. Returns ({new id: old id}
+    for those, whose results went to the old id; the ids left alone because a
+    scan found their file changed).
     """
     now = utcnow()
     with db.write() as session:
@@ -167,6 +171,14 @@ def record_metadata(
         _record_failures(session, [f for f in failures if f.track_id in current])
         by_hash = {str(fields["content_hash"]): track_id for track_id, fields in done.items()}
         merged = merge_into_missing(session, by_hash)
+        merged |= merge_recordings_into_missing(
+            session,
+            {
+                track_id: str(fields.get("audio_hash") or "")
+                for track_id, fields in done.items()
+                if track_id not in merged
+            },
+        )
         _bulk_update(
             session,
             [
@@ -260,6 +272,32 @@ def pending_again() -> dict[str, object]:
         "last_error_message": None,
         "attempts": 0,
     }
+
+
+def requeue_without_audio_hash(db: Database) -> list[int]:
+    """Send the present tracks processed before audio hashes existed (COMPLETE or
+    ART_DONE, `audio_hash` NULL) back to PENDING, so that they get one; returns
+    their ids, for the caller to queue. A one-off per track: processing records
+    an audio hash ("" for a format without one), or an ERROR, never NULL again.
+
+    Looked for under a read snapshot first (an index range): once done, a
+    reconcile does not wait for, or hold up, a writer."""
+    without = (
+        Track.audio_hash.is_(None),
+        Track.processing_status.in_((COMPLETE, ART_DONE)),
+        Track.missing_since.is_(None),
+    )
+    with db.read() as session:
+        if session.scalar(select(Track.id).where(*without).limit(1)) is None:
+            return []
+    with db.write() as session:
+        ids = session.scalars(
+            update(Track)
+            .where(*without)
+            .values(**pending_again(), updated_at=utcnow())
+            .returning(Track.id)
+        ).all()
+    return sorted(ids)
 
 
 # Present tracks that are not in a final state: what reconcile queues again when no

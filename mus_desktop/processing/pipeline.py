@@ -60,7 +60,7 @@ from mus_desktop.library.transitions import (
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.files import real_roots
-from mus_desktop.processing.hashing import hash_file
+from mus_desktop.processing.hashing import hash_digests
 from mus_desktop.processing.metadata import (
     TrackMetadata,
     open_track_file,
@@ -107,6 +107,8 @@ _ArtResult = tuple[str, str] | None
 class _MetadataResult:
     metadata: TrackMetadata
     content_hash: str
+    audio_hash: str
+    """The audio payload's hash; "" for a format that has none (recorded as computed)."""
     size: int
     mtime_ns: int
 
@@ -168,13 +170,15 @@ def _real_roots(roots: tuple[Path, ...]) -> tuple[str, ...]:
 
 
 def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult:
-    """Tags and hash, both read from the one file opened and checked (see `files`)."""
+    """Tags and hashes, all read from the one file opened and checked (see `files`)."""
     with open_track_file(item.path, _real_roots(settings.music_roots)) as checked:
         audio = parse_audio(checked, item.path)
         metadata = read_metadata(item.path, audio)
-        digest = hash_file(checked)
+        digests = hash_digests(checked)
     item.audio = audio
-    return _MetadataResult(metadata, digest, checked.size, checked.mtime_ns)
+    return _MetadataResult(
+        metadata, digests.content, digests.audio or "", checked.size, checked.mtime_ns
+    )
 
 
 def _make_art(item: _Item, settings: Settings) -> _ArtResult:
@@ -223,7 +227,7 @@ def _record_metadata(
     db: Database, outcomes: list[tuple[_Item, _MetadataResult | StageError]]
 ) -> None:
     """The metadata stage's outcomes for the batch, in one transaction; an item merged
-    into a missing track (identity rule 4) carries that track's id from here on."""
+    into a missing track (identity rules 4 and 6) carries that track's id from here on."""
     failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
     done = {item.id: (item, r) for item, r in outcomes if not isinstance(r, StageError)}
     stamps = {item.id: item.stamp for item, _ in outcomes}
@@ -233,6 +237,7 @@ def _record_metadata(
             track_id: {
                 **vars(result.metadata),  # flat fields: no deep copy (asdict's)
                 "content_hash": result.content_hash,
+                "audio_hash": result.audio_hash,
                 "size": result.size,
                 "mtime_ns": result.mtime_ns,
             }

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from redis.exceptions import RedisError
 from rq import Queue, Retry, get_current_job
@@ -21,7 +22,11 @@ from mus_desktop.config import Settings
 from mus_desktop.library.database_errors import DiskFullError
 from mus_desktop.library.engine import Database
 from mus_desktop.library.scanner import ScanReport, scan
-from mus_desktop.library.transitions import reset_for_retry, unfinished_ids
+from mus_desktop.library.transitions import (
+    requeue_without_audio_hash,
+    reset_for_retry,
+    unfinished_ids,
+)
 from mus_desktop.processing.queue import (
     JOB_FUNCTION,
     BrokerUnreachable,
@@ -136,24 +141,48 @@ def retry_tracks(
     return len(ids)
 
 
+class Reconciled(NamedTuple):
+    """What a reconcile queued."""
+
+    lost: int
+    """Unfinished tracks whose work was lost."""
+    without_audio_hash: int
+    """Tracks processed before audio hashes existed, queued once to get one."""
+
+
 def reconcile(db: Database, queue: Queue | None, settings: Settings) -> int:
+    """Queue every unfinished track whose work is neither queued nor running, and
+    once each the tracks processed before audio hashes existed (`reconcile_counts`).
+    Returns how many tracks were queued."""
+    return sum(reconcile_counts(db, queue, settings))
+
+
+def reconcile_counts(db: Database, queue: Queue | None, settings: Settings) -> Reconciled:
     """Queue every unfinished track whose work is neither queued nor running
-    (the broker was flushed or restarted, a worker was killed). Returns how
-    many tracks were queued.
+    (the broker was flushed or restarted, a worker was killed), and the tracks
+    processed before audio hashes existed, sent back to PENDING for the one
+    processing that records theirs (identity rule 6 needs it).
 
     The work in flight is read before the unfinished tracks: a job that ends
     in between has already recorded its tracks as final, whereas in the other
-    order they would look unfinished and no longer in flight.
+    order they would look unfinished and no longer in flight. A track sent back
+    is recorded before it is queued: if the broker fails in between, it is
+    unfinished, and the next reconcile queues it.
     """
     if queue is None:
-        return 0
+        return Reconciled(0, 0)
     try:
         in_flight = work_in_flight(queue)
+        rehash = requeue_without_audio_hash(db)
         lost = sorted(set(unfinished_ids(db)) - in_flight.track_ids)
         enqueue(queue, lost, settings)
         forget_abandoned(queue, in_flight.abandoned, FAILURE_TTL)
     except RedisError as exc:
         raise BrokerUnreachable(str(exc)) from exc
-    if lost:
-        log.info("reconcile queued %d track(s) whose work was lost", len(lost))
-    return len(lost)
+    rehashed = len(set(rehash).intersection(lost))
+    result = Reconciled(len(lost) - rehashed, rehashed)
+    if result.lost:
+        log.info("reconcile queued %d track(s) whose work was lost", result.lost)
+    if result.without_audio_hash:
+        log.info("reconcile queued %d track(s) to get an audio hash", result.without_audio_hash)
+    return result

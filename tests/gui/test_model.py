@@ -14,7 +14,7 @@ from mus_desktop.gui.table.model import Column, TrackTableModel, format_duration
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.rows import ChangeFollower
-from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status
+from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status, shown
 
 
 def _model(follower: ChangeFollower) -> TrackTableModel:
@@ -355,3 +355,32 @@ def test_an_album_scope_lists_its_tracks_in_album_order(
     assert _column(model, Column.TITLE) == ["Other", "One", "Two", "Three", "Ten"]
     model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
     assert _column(model, Column.TITLE) == ["One", "Other", "Ten", "Three", "Two"]
+
+
+def test_the_duplicates_view_says_which_kind_each_copy_is(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """Exact copies share the content hash; the same recording retagged shares only
+    the audio hash; a format without an audio hash groups by content alone."""
+    original = add_track(db, "/m/a/Song.flac", title="Song", content_hash="c1", audio_hash="a1")
+    copy = add_track(db, "/m/b/Song.flac", title="Song", content_hash="c1", audio_hash="a1")
+    retagged = add_track(db, "/m/c/Song.flac", title="Song!", content_hash="c2", audio_hash="a1")
+    wma = add_track(db, "/m/d/x.wma", title="X", content_hash="c9", audio_hash="")
+    wma_copy = add_track(db, "/m/e/x.wma", title="X", content_hash="c9", audio_hash="")
+    add_track(db, "/m/f/alone.flac", title="Alone", content_hash="c3", audio_hash="a3")
+    model = _model(follower)
+    model.set_filter(StatusFilter.DUPLICATES, "")
+
+    status = {track_id: shown(model, track_id, Column.STATUS) for track_id in
+              (original, copy, retagged, wma, wma_copy)}  # fmt: skip
+    assert status == {
+        original: "Exact copy + same audio, other tags",
+        copy: "Exact copy + same audio, other tags",
+        retagged: "Same audio, other tags",
+        wma: "Exact copy",
+        wma_copy: "Exact copy",
+    }
+    assert model.rowCount() == 5
+    assert model.counts().duplicates == 5
+    positions = sorted(model.position_of(i) for i in (original, copy, retagged))
+    assert positions == list(range(positions[0], positions[0] + 3))  # one group, together

@@ -135,10 +135,14 @@ class Counts:
         return self.by_kind.get(Kind.PENDING, 0) + self.by_kind.get(Kind.IN_PROGRESS, 0)
 
 
-def _grouped_hash(row: TrackRow) -> str | None:
-    """The content hash by which a row counts in a duplicate group: a missing
+def _group_key(row: TrackRow) -> str | None:
+    """The duplicate group a row counts in: its audio hash (exact copies share it,
+    and so does the same recording with other tags), else its content hash (a
+    format without an audio hash, a track not hashed since schema 4). A missing
     track counts in none."""
-    return row.content_hash if row.missing_since is None else None
+    if row.missing_since is not None:
+        return None
+    return row.audio_hash or row.content_hash
 
 
 class TrackTableModel(QAbstractTableModel):
@@ -157,7 +161,7 @@ class TrackTableModel(QAbstractTableModel):
         self._groups: dict[str, set[int]] = {}
         """Ids of the present tracks by content hash: a group of two or more is duplicates."""
         self._duplicates = 0
-        self._duplicate_hashes: set[str] = set()
+        self._duplicate_keys: set[str] = set()
         """The content hashes of the groups of two or more."""
         self._sort_keys: dict[Column, dict[int, Any]] = {}
         self._filter = StatusFilter.ALL
@@ -194,6 +198,8 @@ class TrackTableModel(QAbstractTableModel):
         row = self._rows[self._visible[index.row()]]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == Column.STATUS and self._filter == StatusFilter.DUPLICATES:
+                return self._duplicate_status(row)
             return self._text(row, Column(column))
         if role == Qt.ItemDataRole.BackgroundRole:
             return self._brushes[kind_of(row)]
@@ -226,6 +232,15 @@ class TrackTableModel(QAbstractTableModel):
         if column == Column.ERROR:
             return row.error.partition("\n")[0]
         return str(getattr(row, column.name.lower()))
+
+    def _duplicate_status(self, row: TrackRow) -> str:
+        """The Status cell in the Duplicates view: which kind of copy the row is, and
+        its error if it has one (its colour and icon still say its processing state)."""
+        kind = self.duplicate_kind(row).capitalize()
+        status = self._text(row, Column.STATUS)
+        if not kind:  # a row kept in view while selected, no longer a duplicate
+            return status
+        return f"{kind} · {status}" if status.startswith("Error") else kind
 
     @staticmethod
     def _tooltip(row: TrackRow) -> str | None:
@@ -277,7 +292,7 @@ class TrackTableModel(QAbstractTableModel):
     def duplicate_ids(self) -> set[int]:
         """Ids of the present tracks whose content another present track shares."""
         groups = self._groups
-        return {track_id for key in self._duplicate_hashes for track_id in groups[key]}
+        return {track_id for key in self._duplicate_keys for track_id in groups[key]}
 
     def ids_of_kind(self, kind: Kind) -> set[int]:
         """Ids of every track of `kind`, shown or not (the model's own set: do not change it)."""
@@ -291,9 +306,25 @@ class TrackTableModel(QAbstractTableModel):
         by_kind = {kind: len(ids) for kind, ids in self._by_kind.items() if ids}
         return Counts(len(self._rows), by_kind, self._duplicates)
 
+    def duplicate_kind(self, row: TrackRow) -> str:
+        """How `row` duplicates the others of its group: 'exact copy' (another file
+        has its bytes), 'same audio, other tags' (the same recording, retagged:
+        its audio hash with other bytes), both, or "" when it is no duplicate."""
+        key = _group_key(row)
+        group = self._groups.get(key, ()) if key is not None else ()
+        if len(group) < 2:
+            return ""
+        same_bytes = sum(1 for i in group if self._rows[i].content_hash == row.content_hash)
+        kinds = []
+        if same_bytes > 1:
+            kinds.append("exact copy")
+        if same_bytes < len(group):
+            kinds.append("same audio, other tags")
+        return " + ".join(kinds)
+
     def is_duplicate(self, row: TrackRow) -> bool:
-        content_hash = _grouped_hash(row)
-        return content_hash is not None and len(self._groups.get(content_hash, ())) > 1
+        key = _group_key(row)
+        return key is not None and len(self._groups.get(key, ())) > 1
 
     def set_palette(self, palette: QPalette) -> None:
         self._brushes = {kind: QBrush(colour) for kind, colour in row_colours(palette).items()}
@@ -314,10 +345,10 @@ class TrackTableModel(QAbstractTableModel):
         self._groups = {}
         for row in self._rows.values():
             self._by_kind[kind_of(row)].add(row.id)
-            if (content_hash := _grouped_hash(row)) is not None:
-                self._groups.setdefault(content_hash, set()).add(row.id)
-        self._duplicate_hashes = {key for key, ids in self._groups.items() if len(ids) > 1}
-        self._duplicates = sum(len(self._groups[key]) for key in self._duplicate_hashes)
+            if (key := _group_key(row)) is not None:
+                self._groups.setdefault(key, set()).add(row.id)
+        self._duplicate_keys = {key for key, ids in self._groups.items() if len(ids) > 1}
+        self._duplicates = sum(len(self._groups[key]) for key in self._duplicate_keys)
         self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
@@ -372,8 +403,8 @@ class TrackTableModel(QAbstractTableModel):
         if self._filter == StatusFilter.DUPLICATES:
             # A row can join or leave the duplicates because another row of its group changed.
             for row in touched:
-                if row.content_hash is not None:
-                    affected |= self._groups.get(row.content_hash, set())
+                if (key := _group_key(row)) is not None:
+                    affected |= self._groups.get(key, set())
         self._ensure_positions()
         matches_filter = self._matcher()
         shown, enter, leave = [], [], []
@@ -409,10 +440,10 @@ class TrackTableModel(QAbstractTableModel):
             self._by_kind[kind_of(row)].add(row.id)
         else:
             self._by_kind[kind_of(row)].discard(row.id)
-        content_hash = _grouped_hash(row)
-        if content_hash is None:
+        key = _group_key(row)
+        if key is None:
             return
-        group = self._groups.setdefault(content_hash, set())
+        group = self._groups.setdefault(key, set())
         before = len(group)
         if step > 0:
             group.add(row.id)
@@ -420,11 +451,11 @@ class TrackTableModel(QAbstractTableModel):
             group.discard(row.id)
         after = len(group)
         if not group:
-            del self._groups[content_hash]
+            del self._groups[key]
         if after > 1:
-            self._duplicate_hashes.add(content_hash)
+            self._duplicate_keys.add(key)
         else:
-            self._duplicate_hashes.discard(content_hash)
+            self._duplicate_keys.discard(key)
         self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
 
     def _forget(self, track_id: int) -> None:
@@ -528,7 +559,7 @@ class TrackTableModel(QAbstractTableModel):
         rows = self._rows
         groups: dict[str | None, list[int]] = {}
         for track_id in ids:
-            groups.setdefault(rows[track_id].content_hash, []).append(track_id)
+            groups.setdefault(_group_key(rows[track_id]), []).append(track_id)
         for members in groups.values():
             members.sort(key=lambda track_id: natural_key(rows[track_id].path))
         column, descending = self._effective_sort()
@@ -590,7 +621,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def _position_in_group(self, row: TrackRow) -> int:
         """After the last shown copy of `row`'s content (the end when none is shown)."""
-        copies = self._groups.get(row.content_hash or "", set())
+        copies = self._groups.get(_group_key(row) or "", set())
         # A scan, not the positions map: that one is stale while rows go in one by one.
         positions = [
             position
