@@ -236,10 +236,19 @@ class DetailPane(QScrollArea):
         error_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.error_box)
 
-        self.duplicates_title = QLabel("<b>Duplicates</b> (same content)")
+        self.duplicates_title = QLabel("<b>Exact copies</b> (the same bytes)")
         self.duplicates = _value_label()
-        layout.addWidget(self.duplicates_title)
-        layout.addWidget(self.duplicates)
+        self.recordings_title = QLabel("<b>Same recording, other tags</b> (the same audio)")
+        self.recordings = _value_label()
+        self.identity_note = _value_label()  # why a new track was not merged (rule 6)
+        for widget in (
+            self.identity_note,
+            self.duplicates_title,
+            self.duplicates,
+            self.recordings_title,
+            self.recordings,
+        ):
+            layout.addWidget(widget)
 
         self._form = QFormLayout()
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -373,8 +382,14 @@ class DetailPane(QScrollArea):
         self.error_box.hide()
         for name in FIELDS:
             self._form.setRowVisible(self.fields[name], False)
-        self.duplicates_title.hide()
-        self.duplicates.hide()
+        for widget in (
+            self.identity_note,
+            self.duplicates_title,
+            self.duplicates,
+            self.recordings_title,
+            self.recordings,
+        ):
+            widget.hide()
 
     @Slot(int, str)
     def _show_failure(self, request: int, message: str) -> None:
@@ -409,12 +424,15 @@ class DetailPane(QScrollArea):
         for name, value in field_values(detail).items():
             self.fields[name].setText(value)
             self._form.setRowVisible(self.fields[name], bool(value))
-        shown = bool(detail.duplicates)
-        self.duplicates_title.setVisible(shown)
-        self.duplicates.setVisible(shown)
-        self.duplicates.setText(
-            "<br>".join(f"#{track_id}: {html.escape(path)}" for track_id, path in detail.duplicates)
-        )
+        for title, label, tracks in (
+            (self.duplicates_title, self.duplicates, detail.duplicates),
+            (self.recordings_title, self.recordings, detail.same_recording),
+        ):
+            title.setVisible(bool(tracks))
+            label.setVisible(bool(tracks))
+            label.setText("<br>".join(f"#{i}: {html.escape(path)}" for i, path in tracks))
+        self.identity_note.setText(html.escape(detail.unmerged_note))
+        self.identity_note.setVisible(bool(detail.unmerged_note))
 
     def _retry(self) -> None:
         if self._track_id is not None:

@@ -39,15 +39,18 @@ class TrackFacts:
     missing: bool
     copies: tuple[tuple[int, str], ...]
     """(id, path) of the other present tracks with the same content."""
+    audio_hash: str | None = None
+    """None: never computed (the track was processed before schema 4, so its content
+    hash is the plain BLAKE3 of its file); "": its format has none."""
 
 
 def track_facts(db: Database, track_id: int) -> TrackFacts | None:
     """The track as the library knows it now, or None when it is gone."""
     with db.read() as session:
         row = session.execute(
-            select(Track.path, Track.title, Track.content_hash, Track.missing_since).where(
-                Track.id == track_id
-            )
+            select(
+                Track.path, Track.title, Track.content_hash, Track.missing_since, Track.audio_hash
+            ).where(Track.id == track_id)
         ).one_or_none()
         if row is None:
             return None
@@ -72,6 +75,7 @@ def track_facts(db: Database, track_id: int) -> TrackFacts | None:
         row.content_hash,
         row.missing_since is not None,
         tuple(copies),
+        row.audio_hash,
     )
 
 
@@ -96,15 +100,27 @@ class RelinkResult:
     """The track is present and unfinished now: a job should take it."""
 
 
-def relink(db: Database, track_id: int, found: FoundFile, content_hash: str) -> RelinkResult:
-    """The missing track `track_id` takes over the file `found`, whose content is
-    `content_hash`: it keeps its id and everything known about it, with the
-    file's path, device, inode, size and mtime, and is missing no more (identity
-    rule 3's outcome, reached by a person's pick instead of an inode). A row
-    that already held that path (the file was found by a scan as a new track)
-    is merged into it and deleted, as identity.merge_into_missing does. A track
-    in ERROR because its file could not be reached goes back to PENDING, as
-    when a scan finds its file (docs/architecture.md, "Identity")."""
+def relink(
+    db: Database,
+    track_id: int,
+    found: FoundFile,
+    expected_hash: str,
+    hashes: tuple[str, str] | None = None,
+    *,
+    retagged: bool = False,
+) -> RelinkResult:
+    """The missing track `track_id` takes over the file `found`: it keeps its id and
+    everything known about it, with the file's path, device, inode, size and
+    mtime, and is missing no more (identity rule 3's outcome, reached by a
+    person's pick instead of an inode). Only while its content hash is still
+    `expected_hash`, the one the file was compared with; `hashes` (content,
+    audio), when given, are the file's own and replace the track's (a track
+    hashed before schema 4, or the same recording `retagged`, which then goes
+    back to PENDING so its new tags are read). A row that already held that
+    path (the file was found by a scan as a new track) is merged into it and
+    deleted, as identity.merge_into_missing does. A track in ERROR because its
+    file could not be reached goes back to PENDING, as when a scan finds its
+    file (docs/architecture.md, "Identity")."""
     with db.write() as session:
         track = session.execute(
             select(
@@ -118,7 +134,7 @@ def relink(db: Database, track_id: int, found: FoundFile, content_hash: str) -> 
             return RelinkResult(Relink.GONE)
         if track.missing_since is None:
             return RelinkResult(Relink.NOT_MISSING)
-        if track.content_hash != content_hash:
+        if track.content_hash != expected_hash:
             return RelinkResult(Relink.OTHER_CONTENT)
         replaced = session.scalar(
             select(Track.id).where(Track.path == found.path, Track.id != track_id)
@@ -134,8 +150,13 @@ def relink(db: Database, track_id: int, found: FoundFile, content_hash: str) -> 
             "missing_since": None,
             "updated_at": utcnow(),
         }
+        if hashes is not None:
+            values["content_hash"], values["audio_hash"] = hashes
         status = track.processing_status
-        if status == ProcessingStatus.ERROR.value and is_access_error(track.last_error_message):
+        unreachable = status == ProcessingStatus.ERROR.value and is_access_error(
+            track.last_error_message
+        )
+        if retagged or unreachable:
             values.update(pending_again())
             status = ProcessingStatus.PENDING.value
         session.execute(update(Track).where(Track.id == track_id).values(**values))

@@ -203,7 +203,7 @@ class TrackDetail:
         ids = ", ".join(f"#{track_id}" for track_id in self.unmerged_candidates)
         return (
             f"Same recording as {len(self.unmerged_candidates)} missing tracks ({ids}): "
-            "not merged — Locate or Forget one of them"
+            "not merged, since which one cannot be told — Locate that one to this file"
         )
 
 

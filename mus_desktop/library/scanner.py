@@ -22,7 +22,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.identity import Plan, load_known, merge_copies_into_lost, plan
+from mus_desktop.library.identity import (
+    KnownTrack,
+    Plan,
+    load_known,
+    merge_copies_into_lost,
+    plan,
+)
 from mus_desktop.library.models import LibraryFolder, Track, utcnow
 from mus_desktop.library.paths import is_within
 from mus_desktop.library.transitions import pending_again
@@ -108,15 +114,18 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
         report.to_process.extend(track.id for track, _ in plan.changed)
     relocated = plan.moved + plan.returned
     if relocated:
+        again = {
+            track.id for track, found in relocated if track.unreached or _written(track, found)
+        }
         session.execute(
             update(Track),
             [
-                {"id": track.id, **file_fields(found), **(pending if track.unreached else {})}
+                {"id": track.id, **file_fields(found), **(pending if track.id in again else {})}
                 for track, found in relocated
             ],
         )
         report.to_process.extend(
-            track.id for track, _ in relocated if not track.final or track.unreached
+            track.id for track, _ in relocated if not track.final or track.id in again
         )
     copied_away: dict[int, int] = {}
     if plan.now_missing:
@@ -133,6 +142,13 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
     report.returned = len(plan.returned)
     report.missing = len(plan.now_missing) - len(copied_away)
     report.unchanged = plan.unchanged
+
+
+def _written(track: KnownTrack, found: FoundFile) -> bool:
+    """A moved file that was also saved: a rename keeps the mtime, a save does not
+    (and a retag that fits in the tag's padding keeps the size, which is all
+    that confirms the move), so its tags are read again."""
+    return track.mtime_ns is not None and track.mtime_ns != found.mtime_ns
 
 
 def scan(

@@ -151,6 +151,7 @@ def record_metadata(
     done: Mapping[int, Mapping[str, object]],
     failures: Sequence[Failure],
     stamps: Mapping[int, Stamp],
+    plain_hashes: Mapping[int, str] | None = None,
 ) -> tuple[dict[int, int], set[int]]:
     """The metadata stage's outcomes for a batch, in one transaction: each track of
     `done` (id -> its tags, properties, `content_hash`, `audio_hash`, size and
@@ -158,8 +159,10 @@ def record_metadata(
     is still the claimed one (`stamps`: id -> stamp at claim).
 
     A track whose content hash equals a missing track's is merged into it
-    (identity rule 4); then a new one whose audio hash equals exactly one missing
-    track's (rule 6), which takes the new file's tags. Returns ({new id: old id}
+    (identity rule 4), or whose plain BLAKE3 (`plain_hashes`, id -> digest)
+    equals that of a missing track hashed before schema 4; then a new one whose
+    audio hash equals exactly one missing track's (rule 6), which takes the new
+    file's tags. Returns ({new id: old id}
     for those, whose results went to the old id; the ids left alone because a
     scan found their file changed).
     """
@@ -170,6 +173,13 @@ def record_metadata(
         done = {track_id: fields for track_id, fields in done.items() if track_id in current}
         _record_failures(session, [f for f in failures if f.track_id in current])
         by_hash = {str(fields["content_hash"]): track_id for track_id, fields in done.items()}
+        # A composite content hash never equals a plain BLAKE3 (derive-key mode), so
+        # one lookup serves both: a plain hash can only find a track hashed before.
+        by_hash |= {
+            digest: track_id
+            for track_id, digest in (plain_hashes or {}).items()
+            if track_id in done
+        }
         merged = merge_into_missing(session, by_hash)
         merged |= merge_recordings_into_missing(
             session,
@@ -261,6 +271,24 @@ def reset_for_retry(db: Database, track_ids: Sequence[int] | None) -> list[int]:
                 )
             )
     return ids
+
+
+def has_plain_hashed_missing(db: Database) -> bool:
+    """Whether a missing track still holds the content hash of before schema 4 (the
+    plain BLAKE3 of its file: it was never hashed again, so its audio hash is
+    NULL). While one does, new files are hashed that way too, so that a copy of
+    it elsewhere is still found (identity rule 4)."""
+    with db.read() as session:
+        found = session.scalar(
+            select(Track.id)
+            .where(
+                Track.missing_since.is_not(None),
+                Track.audio_hash.is_(None),
+                Track.content_hash.is_not(None),
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 def pending_again() -> dict[str, object]:

@@ -103,13 +103,20 @@ def hash_digests(checked: CheckedFile) -> Digests:
     """
     segments = audio_segments(checked)
     if segments is None:
-        plain = blake3()
-        for _offset, chunk in _chunks(checked):
-            plain.update(chunk)
-        return Digests(plain.hexdigest(), None)
+        return Digests(plain_hash(checked), None)
     audio, rest = _split(checked, segments)
     content = blake3(audio.digest() + rest.digest(), derive_key_context=_CONTENT_CONTEXT)
     return Digests(content.hexdigest(), audio.hexdigest())
+
+
+def plain_hash(checked: CheckedFile) -> str:
+    """The plain BLAKE3 of an opened file's bytes: the content hash of a format with
+    no audio hash, and what every track hashed before schema 4 holds (the tracks
+    that went missing before they could be hashed again are matched by it)."""
+    plain = blake3()
+    for _offset, chunk in _chunks(checked):
+        plain.update(chunk)
+    return plain.hexdigest()
 
 
 def _chunks(checked: CheckedFile, cuts: Sequence[int] = ()) -> Iterator[tuple[int, memoryview]]:

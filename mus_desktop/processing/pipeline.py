@@ -54,13 +54,14 @@ from mus_desktop.library.transitions import (
     finish,
     forget_attempts,
     give_up,
+    has_plain_hashed_missing,
     record_art,
     record_metadata,
 )
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
 from mus_desktop.processing.files import real_roots
-from mus_desktop.processing.hashing import hash_digests
+from mus_desktop.processing.hashing import hash_digests, plain_hash
 from mus_desktop.processing.metadata import (
     TrackMetadata,
     open_track_file,
@@ -111,6 +112,9 @@ class _MetadataResult:
     """The audio payload's hash; "" for a format that has none (recorded as computed)."""
     size: int
     mtime_ns: int
+    plain_hash: str | None = None
+    """The file's plain BLAKE3, when the library holds missing tracks hashed before
+    schema 4 (`transitions.has_plain_hashed_missing`): their content hash is that."""
 
 
 @cache
@@ -169,15 +173,18 @@ def _real_roots(roots: tuple[Path, ...]) -> tuple[str, ...]:
     return real_roots(roots)
 
 
-def _read_metadata(item: _Item, settings: Settings) -> _MetadataResult:
-    """Tags and hashes, all read from the one file opened and checked (see `files`)."""
+def _read_metadata(item: _Item, settings: Settings, plain_too: bool) -> _MetadataResult:
+    """Tags and hashes, all read from the one file opened and checked (see `files`);
+    with `plain_too`, also the plain BLAKE3 an audio-hashed file had as its content
+    hash before schema 4 (a second pass over the file, until no such track is missing)."""
     with open_track_file(item.path, _real_roots(settings.music_roots)) as checked:
         audio = parse_audio(checked, item.path)
         metadata = read_metadata(item.path, audio)
         digests = hash_digests(checked)
+        plain = plain_hash(checked) if plain_too and digests.audio is not None else None
     item.audio = audio
     return _MetadataResult(
-        metadata, digests.content, digests.audio or "", checked.size, checked.mtime_ns
+        metadata, digests.content, digests.audio or "", checked.size, checked.mtime_ns, plain
     )
 
 
@@ -192,7 +199,7 @@ def _make_art(item: _Item, settings: Settings) -> _ArtResult:
 
 
 def _run_stages(
-    items: list[_Item], settings: Settings
+    items: list[_Item], settings: Settings, plain_too: bool
 ) -> tuple[
     list[tuple[_Item, _MetadataResult | StageError]], list[tuple[_Item, _ArtResult | StageError]]
 ]:
@@ -205,7 +212,7 @@ def _run_stages(
     for start in range(0, len(items), FILES_IN_MEMORY):
         run = items[start : start + FILES_IN_MEMORY]
         read = [
-            (item, _guarded("metadata", partial(_read_metadata, item, settings)))
+            (item, _guarded("metadata", partial(_read_metadata, item, settings, plain_too)))
             for item in run
             if item.status == PENDING
         ]
@@ -245,6 +252,11 @@ def _record_metadata(
         },
         failures,
         stamps,
+        {
+            track_id: result.plain_hash
+            for track_id, (_item, result) in done.items()
+            if result.plain_hash is not None
+        },
     )
     _mark(outcomes, METADATA_DONE)
     for item, result in done.values():
@@ -314,7 +326,8 @@ def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dic
         claimed = [_Item(t.id, t.path, t.status, t.attempts, t.stamp) for t in claim(db, track_ids)]
         items = _isolate_suspects(db, claimed)
 
-        metadata_outcomes, art_outcomes = _run_stages(items, settings)
+        plain_too = any(item.status == PENDING for item in items) and has_plain_hashed_missing(db)
+        metadata_outcomes, art_outcomes = _run_stages(items, settings, plain_too)
         if metadata_outcomes:
             _record_metadata(db, metadata_outcomes)
         if art_outcomes:

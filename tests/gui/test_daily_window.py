@@ -264,3 +264,33 @@ def test_help_about_names_the_library_and_the_broker(
     assert box.isVisible()
     assert f"Library: {offline_settings.db_path}" in box.text()
     assert "Broker: broker unreachable" in box.text()
+
+
+def test_the_detail_pane_names_the_same_recording_and_why_a_track_was_not_merged(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    from datetime import datetime
+
+    from tests.gui.helpers import mark_missing
+
+    first = add_track(db, "/m/a/Song.flac", title="Song", content_hash="c1", audio_hash="a1")
+    add_track(db, "/m/b/Song (tagged).flac", title="Song", content_hash="c2", audio_hash="a1")
+    lost = [
+        add_track(db, f"/m/old/{n}.flac", title="Old", content_hash=f"o{n}", audio_hash="a9")
+        for n in (1, 2)
+    ]
+    for track_id in lost:
+        mark_missing(db, track_id, datetime(2024, 1, 1))
+    new = add_track(db, "/m/new/Song.flac", title="New", content_hash="c9", audio_hash="a9")
+    window = _open(qtbot, window_factory, offline_settings, db, 5)
+
+    window.select_track(first)
+    qtbot.waitUntil(lambda: window.detail.recordings.isVisible())
+    assert window.detail.recordings.text() == "#2: /m/b/Song (tagged).flac"
+    assert not window.detail.duplicates.isVisible()
+
+    window.select_track(new)
+    qtbot.waitUntil(lambda: window.detail.identity_note.isVisible())
+    assert window.detail.identity_note.text().startswith(
+        f"Same recording as 2 missing tracks (#{lost[0]}, #{lost[1]}): not merged"
+    )

@@ -159,7 +159,7 @@ def test_with_two_missing_candidates_the_new_track_stays_new_and_says_why(
     assert detail.unmerged_candidates == [first, second]
     assert detail.unmerged_note == (
         f"Same recording as 2 missing tracks (#{first}, #{second}): "
-        "not merged — Locate or Forget one of them"
+        "not merged, since which one cannot be told — Locate that one to this file"
     )
     capsys.readouterr()
     assert main(["status"]) == 0
@@ -265,3 +265,62 @@ def test_track_detail_lists_the_same_recording_with_other_tags(
     assert detail is not None
     assert detail.same_recording == [(by_path[str(other)], str(other))]
     assert (detail.duplicates, detail.unmerged_candidates, detail.unmerged_note) == ([], [], "")
+
+
+def test_a_track_missing_since_before_audio_hashes_is_still_found_by_its_bytes(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """A track that went missing before the upgrade keeps the content hash of schema 3,
+    the plain BLAKE3 of its file, and no audio hash. Its file copied back from
+    elsewhere is still that track (rule 4): while such a track is missing, new
+    files are hashed the plain way too."""
+    from blake3 import blake3
+
+    song = make_track(tmp_path / "music" / "song.flac", "flac", TAGS)
+    [track_id] = _imported(db, settings, tmp_path / "music")
+    backup = tmp_path / "backup.flac"  # made while the song exists: another inode
+    shutil.copyfile(song, backup)
+    with db.write() as session:  # as schema 3 left it
+        track = session.get(Track, track_id)
+        assert track is not None
+        track.content_hash, track.audio_hash = blake3(song.read_bytes()).hexdigest(), None
+    song.unlink()
+    assert scan(db, [tmp_path / "music"]).missing == 1
+
+    restored = tmp_path / "music" / "restored" / "song.flac"
+    restored.parent.mkdir()
+    os.rename(backup, restored)  # not the song's inode: only its bytes can tell
+    report = scan(db, [tmp_path / "music"])
+    assert report.new == 1
+    assert run_batch(db, settings, report.to_process)["complete"] == 1
+
+    tracks = _tracks(db)
+    assert list(tracks) == [track_id]
+    track = tracks[track_id]
+    assert (track.path, track.missing_since) == (str(restored), None)
+    assert track.audio_hash  # and its hashes are today's now
+
+
+def test_a_file_retagged_in_place_then_renamed_is_read_again(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """A retag that fits in the tag's padding keeps the size, and a rename the inode:
+    rule 3 sees a move, and the changed mtime says the tags must be read again."""
+    song = make_track(tmp_path / "music" / "a" / "song.mp3", "mp3", TAGS, pad_bytes=4096)
+    [track_id] = _imported(db, settings, tmp_path / "music")
+    size = song.stat().st_size
+    audio = mutagen.File(song, easy=True)
+    audio["title"] = ["New Title"]
+    audio.save()
+    assert song.stat().st_size == size  # the padding took the change
+    renamed = tmp_path / "music" / "b" / "New Title.mp3"
+    renamed.parent.mkdir()
+    os.rename(song, renamed)
+
+    report = scan(db, [tmp_path / "music"])
+
+    assert (report.moved, report.new, report.missing) == (1, 0, 0)
+    assert report.to_process == [track_id]
+    assert run_batch(db, settings, report.to_process)["complete"] == 1
+    track = _tracks(db)[track_id]
+    assert (track.path, track.title) == (str(renamed), "New Title")

@@ -114,14 +114,16 @@ def test_the_row_a_scan_made_for_the_picked_file_is_merged_into_the_located_trac
 def test_a_different_file_changes_nothing(db: Database, settings: Settings, tmp_path: Path) -> None:
     track_id = library(db, settings, tmp_path / "music")
     move_away(db, tmp_path / "music", tmp_path / "elsewhere" / "intro.flac")
-    other = make_track(tmp_path / "elsewhere" / "outro.flac", "flac", OUTRO)
+    # Other audio (a longer signal): the same audio with other tags is the track, retagged.
+    other = make_track(tmp_path / "elsewhere" / "outro.flac", "flac", OUTRO, seconds=1.5)
     before = tracks(db)
 
     result = locate_track(db, settings, track_id, other)
 
     assert result.outcome is LocateOutcome.DIFFERENT_FILE
     assert result.message == (
-        "outro.flac is a different file from 'Intro' (its content differs); nothing was changed"
+        "outro.flac is a different file from 'Intro' (neither its content nor its audio is "
+        "the track's); nothing was changed"
     )
     assert tracks(db) == before
 
@@ -184,3 +186,64 @@ def test_a_file_that_cannot_be_used_is_named_with_the_reason(
         f"Cannot use intro.flac: outside the music folders ({moved.resolve()})"
     )
     assert tracks(db) == before
+
+
+def test_the_same_recording_with_other_tags_is_located_and_read_again(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """Several missing tracks shared the new file's audio, so no scan merged it (rule 6
+    does not guess): the person's pick says which one it is."""
+    import mutagen
+
+    track_id = library(db, settings, tmp_path / "music")
+    moved = move_away(db, tmp_path / "music", tmp_path / "elsewhere" / "intro.flac")
+    retag = mutagen.File(moved)
+    retag["title"] = "Intro (Remastered)"
+    retag.save()
+    with db.read() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        old_content, old_audio = track.content_hash, track.audio_hash
+
+    result = locate_track(db, settings, track_id, moved)
+
+    assert result.outcome is LocateOutcome.LOCATED
+    assert "the same recording with other tags, which are read again" in result.message
+    assert result.needs_processing
+    with db.read() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        assert (track.path, track.missing_since, track.processing_status) == (
+            str(moved),
+            None,
+            "PENDING",
+        )
+        assert track.audio_hash == old_audio and track.content_hash != old_content
+    assert run_batch(db, settings, [track_id])["complete"] == 1
+    assert tracks(db)[track_id] == (str(moved), False, "COMPLETE", "Intro (Remastered)")
+
+
+def test_a_track_hashed_before_audio_hashes_is_located_by_its_plain_hash(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """Missing at the upgrade to schema 4, it kept the plain BLAKE3 of its file as its
+    content hash and has no audio hash: the same bytes still find it."""
+    from blake3 import blake3
+
+    track_id = library(db, settings, tmp_path / "music")
+    moved = move_away(db, tmp_path / "music", tmp_path / "elsewhere" / "intro.flac")
+    with db.write() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        track.content_hash = blake3(moved.read_bytes()).hexdigest()
+        track.audio_hash = None
+
+    result = locate_track(db, settings, track_id, moved)
+
+    assert result.outcome is LocateOutcome.LOCATED
+    assert not result.needs_processing
+    with db.read() as session:
+        track = session.get(Track, track_id)
+        assert track is not None
+        assert track.audio_hash  # the file's own hashes now, as processing would give
+        assert track.content_hash != blake3(moved.read_bytes()).hexdigest()
