@@ -8,14 +8,11 @@ run as one subprocess over all the files, so their process start-up is amortized
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from blake3 import blake3
 
 from benchmarks.common import Context, Row, audio_files, median, timed_run
 
@@ -25,8 +22,6 @@ if TYPE_CHECKING:
 SAMPLE_BYTES = 512 * 2**20
 AUDIO_HASH_TARGET = 0.10
 """hash_digests may be at most this much slower (MB/s) than the plain content hash."""
-
-_CHUNK = 256 * 1024
 
 
 def _sample(ctx: Context) -> tuple[list[Path], int]:
@@ -60,21 +55,6 @@ def _timed_over(files: list[Path], work: Callable[[CheckedFile], object]) -> flo
     return time.perf_counter() - started
 
 
-def _plain_blake3(checked: CheckedFile) -> str:
-    """The content hash before the audio hash: BLAKE3 of the whole file, same read loop."""
-    hasher = blake3()
-    view = memoryview(bytearray(_CHUNK))
-    fd = checked.file.fileno()
-    offset = 0
-    while offset < checked.size:
-        count = os.preadv(fd, [view[: min(_CHUNK, checked.size - offset)]], offset)
-        if count == 0:
-            break
-        hasher.update(view[:count])
-        offset += count
-    return hasher.hexdigest()
-
-
 def _tools_row(ctx: Context, files: list[Path], total: int) -> Row:
     tools = {name: shutil.which(name) for name in ("sha256sum", "b2sum")}
     times: dict[str, list[float]] = {"content_hash": [], **{name: [] for name in tools}}
@@ -102,12 +82,12 @@ def _tools_row(ctx: Context, files: list[Path], total: int) -> Row:
 
 def _audio_hash_rows(ctx: Context, files: list[Path]) -> list[Row]:
     """Per format and overall: hash_digests against the plain BLAKE3, alternating runs."""
-    from mus_desktop.processing.hashing import hash_digests
+    from mus_desktop.processing.hashing import hash_digests, plain_hash
 
     groups: dict[str, list[Path]] = {}
     for path in files:
         groups.setdefault(path.suffix.lstrip(".").lower(), []).append(path)
-    methods = {"digests": hash_digests, "plain": _plain_blake3}
+    methods = {"digests": hash_digests, "plain": plain_hash}
     times: dict[str, dict[str, list[float]]] = {
         fmt: {name: [] for name in methods} for fmt in groups
     }

@@ -127,12 +127,26 @@ class Manifest:
 # ---------------------------------------------------------------------------- audio templates
 
 
-def _signal(spec: AudioSpec, seconds: float) -> np.ndarray:
-    """A two-tone chord with a little noise, shape (frames, channels)."""
+VOICES = 64
+"""How many different recordings a format has at one duration. Tracks differ in their
+audio as real ones do (mus's identity by audio hash would take two tracks of one
+recording for the same one, retagged); each voice is encoded once per process."""
+
+
+def voice_of(tags: Tags) -> int:
+    """The voice `make_track` gives a track when not told: from its tags, stably."""
+    key = f"{tags.album_artist}\0{tags.album}\0{tags.disc_number}\0{tags.track_number}"
+    return zlib.crc32(f"{key}\0{tags.title}".encode()) % VOICES
+
+
+def _signal(spec: AudioSpec, seconds: float, voice: int) -> np.ndarray:
+    """A two-tone chord a quarter tone higher per voice (220 Hz up to ~1.3 kHz), with a
+    little noise, shape (frames, channels)."""
     frames = max(1, round(spec.sample_rate * seconds))
     t = np.arange(frames)[:, None] / spec.sample_rate
-    chord = 0.2 * np.sin(2 * np.pi * np.array([440.0, 554.37]) * t)
-    noise = 0.01 * np.random.default_rng(0).standard_normal((frames, 2))
+    root = 220.0 * 2 ** (voice / 24)
+    chord = 0.2 * np.sin(2 * np.pi * np.array([root, root * 1.26]) * t)
+    noise = 0.01 * np.random.default_rng(voice).standard_normal((frames, 2))
     return (chord + noise)[:, : spec.channels]
 
 
@@ -170,10 +184,10 @@ def _encode_aac(signal: np.ndarray, sample_rate: int) -> bytes:
 
 
 @cache
-def _template(fmt: str, seconds: float) -> bytes:
-    """Untagged encoded audio for one (format, duration), encoded once per process."""
+def _template(fmt: str, seconds: float, voice: int) -> bytes:
+    """Untagged encoded audio for one (format, duration, voice), encoded once per process."""
     spec = SPECS[fmt]
-    signal = _signal(spec, seconds)
+    signal = _signal(spec, seconds, voice)
     if fmt == "m4a":
         return _encode_aac(signal, spec.sample_rate)
     return _encode_soundfile(fmt, signal, spec.sample_rate)
@@ -378,10 +392,13 @@ _TAGGERS: dict[str, Callable[[io.BytesIO, Tags, bytes | None, int], None]] = {
 }
 
 
-def _tagged_bytes(fmt: str, tags: Tags, seconds: float, cover: bytes | None, pad: int) -> bytes:
+def _tagged_bytes(
+    fmt: str, tags: Tags, seconds: float, cover: bytes | None, pad: int, voice: int | None = None
+) -> bytes:
     if fmt not in _TAGGERS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    buf = io.BytesIO(_template(fmt, float(seconds)))
+    voice = voice_of(tags) if voice is None else voice % VOICES
+    buf = io.BytesIO(_template(fmt, float(seconds), voice))
     _TAGGERS[fmt](buf, tags, cover, pad)
     return buf.getvalue()
 
@@ -394,15 +411,19 @@ def make_track(
     seconds: float = 1.0,
     cover: bytes | None = None,
     pad_bytes: int = 0,
+    voice: int | None = None,
 ) -> Path:
     """Write one real, fully tagged audio file of format ``fmt`` at ``path``.
 
+    ``voice`` picks the recording (one of VOICES; by default from the tags, so two tracks
+    with other tags are, as a rule, other recordings, and the same tags give the same
+    bytes).
     ``cover`` is embedded the format's native way (PNG or JPEG, told apart by its magic; any
     other bytes are declared as JPEG). ``pad_bytes`` adds that much tag padding (ID3 padding,
     a FLAC PADDING block, Vorbis comment padding, an MP4 ``free`` atom), so files reach a
     realistic size cheaply while staying valid (mutagen caps FLAC padding at 16 MiB).
     """
-    data = _tagged_bytes(fmt, tags, seconds, cover, pad_bytes)
+    data = _tagged_bytes(fmt, tags, seconds, cover, pad_bytes, voice)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
@@ -579,7 +600,9 @@ def _write_album(
     cover: bytes,
     seconds: float,
     pad_bytes: int,
+    voices: list[int],
 ) -> list[ManifestEntry]:
+    """`voices`: one per track, taken in order."""
     folder.mkdir(parents=True, exist_ok=True)
     if cover_mode == "folder":
         (folder / "cover.jpg").write_bytes(cover)
@@ -587,7 +610,15 @@ def _write_album(
     entries = []
     for track in planned:
         path = folder / f"{track.filename_stem}.{fmt}"
-        make_track(path, fmt, track.tags, seconds=seconds, cover=embedded, pad_bytes=pad_bytes)
+        make_track(
+            path,
+            fmt,
+            track.tags,
+            seconds=seconds,
+            cover=embedded,
+            pad_bytes=pad_bytes,
+            voice=voices.pop(0),
+        )
         entries.append(_entry(path, fmt, track.tags, cover_mode, None, ""))
     return entries
 
@@ -623,7 +654,11 @@ def make_library(
         cover = make_cover(seed * 100_003 + index)
         fmt = formats[index % len(formats)]
         mode = COVER_MODES[index % len(COVER_MODES)]
-        entries += _write_album(folder, fmt, planned, mode, cover, seconds, pad_bytes)
+        # One voice per track, in turn: distinct recordings up to VOICES per format,
+        # and another seed starts elsewhere among them.
+        start = seed * 37 + index * tracks_per_album
+        voices = [(start + n) % VOICES for n in range(len(planned))]
+        entries += _write_album(folder, fmt, planned, mode, cover, seconds, pad_bytes, voices)
     if broken:
         entries += make_broken_files(root / "Broken")
     return Manifest(root, entries)
