@@ -46,6 +46,9 @@ _LYRICS3_TRAILER = 15  # six-digit size, then "LYRICS200"
 _TAIL_TAGS = 8  # more trailing tags than any tagger stacks: the file is not what it seems
 _OGG_PAGE = struct.Struct("<4xB9xI8xB")  # version, serial, segment count: 27 bytes
 _OGG_TABLE = 255
+_OGG_WINDOW = 64 * 1024
+"""Bytes read at a time while walking Ogg pages: a dozen pages, so one read serves
+many page headers (a read per page was most of the walk's cost)."""
 _NOT_LAST_LACE = re.compile(rb"[^\xff]")
 _OGG_HEADER_PACKETS = {b"\x01vorbis": 3, b"OpusHead": 2}
 
@@ -209,13 +212,19 @@ def _ogg(reader: _Reader) -> Segments | None:
     """The audio page bodies of the first logical stream, for Vorbis and Opus.
 
     The one loop of this module that runs per page, thousands of times in a long
-    track: it reads each page header and its segment table in one pread, directly.
+    track: it reads the file _OGG_WINDOW bytes at a time and takes each page header
+    and its segment table from that window.
     """
     end, offset, serial, headers = reader.size, 0, -1, 0
     segments: Segments = []
+    window, window_at = b"", 0
+    most = _OGG_PAGE.size + _OGG_TABLE
     try:
         while offset < end:
-            page = os.pread(reader.fd, _OGG_PAGE.size + _OGG_TABLE, offset)[: end - offset]
+            at = offset - window_at
+            if at < 0 or (at + most > len(window) and window_at + len(window) < end):
+                window, window_at, at = os.pread(reader.fd, _OGG_WINDOW, offset), offset, 0
+            page = window[at : at + most][: end - offset]
             if page[:4] != b"OggS" or len(page) < _OGG_PAGE.size:
                 if _only_tags_from(reader, offset):
                     break  # some taggers append ID3v1 or APEv2 even to Ogg files
