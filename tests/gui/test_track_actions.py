@@ -369,7 +369,10 @@ def test_move_to_trash_trashes_the_copy_and_keeps_the_other(
 
     with qtbot.waitSignal(work.failed) as failed:
         work.trash([original_id])  # asked for on what the menu showed before
-    assert failed.args == ["Kept 'Intro': it is not a duplicate any more"]
+    assert failed.args == [
+        "Kept 'Intro': no other present file has its exact bytes (a copy with other tags is "
+        "another file)"
+    ]
     assert original.exists()
 
 

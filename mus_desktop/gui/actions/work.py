@@ -123,7 +123,9 @@ class TrackWork(QObject):
         if facts.missing:
             return "its file is missing"
         if facts.content_hash is None or not facts.copies:
-            return "it is not a duplicate any more"
+            return (
+                "no other present file has its exact bytes (a copy with other tags is another file)"
+            )
         try:
             st = os.lstat(facts.path)
         except OSError as exc:
