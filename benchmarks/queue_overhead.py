@@ -144,8 +144,8 @@ def _work_cost(ctx: Context) -> tuple[float, dict[str, object]]:
         for _ in range(ctx.runs):
             started = time.perf_counter()
             for index, path in enumerate(sample):
-                item = pipeline._Item(index, str(path), pipeline.PENDING, 0)
-                pipeline._read_metadata(item, settings)  # a bad file raises StageError here
+                item = pipeline._Item(index, str(path), pipeline.PENDING, 0, (0, 0))
+                pipeline._read_metadata(item, settings, False)  # a bad file raises StageError
                 pipeline._make_art(item, settings)
             per_track.append((time.perf_counter() - started) / len(sample))
     return median(per_track), {"work_per_track_s": per_track, "sample": len(sample)}
