@@ -92,6 +92,7 @@ def build_library(root: Path) -> int:
                         device=2049,
                         inode=131072 + a * 100 + t,
                         content_hash=f"{a:02x}{t:02x}" + "9f3c1a7be04d" * 5,
+                        audio_hash=f"{a:02x}{t:02x}" + "5d2e8b41c07a" * 5,
                         artwork_hash=cover if status == ProcessingStatus.COMPLETE else None,
                         artwork_source="embedded",
                     )
@@ -116,6 +117,7 @@ def build_library(root: Path) -> int:
                 duration=original.duration,
                 format="FLAC",
                 content_hash=original.content_hash,
+                audio_hash=original.audio_hash,
                 artwork_hash=original.artwork_hash,
             )
         )
