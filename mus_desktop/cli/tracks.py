@@ -219,7 +219,7 @@ def _print_unmerged(tracks: Sequence[UnmergedTrack]) -> None:
         return
     print(
         f"{len(tracks)} new track(s) share their audio with several missing tracks: "
-        "not merged (Locate or Forget the missing ones)"
+        "not merged (in the window, Locate the right missing track to its file)"
     )
     for track in tracks:
         candidates = ", ".join(str(track_id) for track_id in track.candidates)
