@@ -46,6 +46,14 @@ _LYRICS3_TRAILER = 15  # six-digit size, then "LYRICS200"
 _TAIL_TAGS = 8  # more trailing tags than any tagger stacks: the file is not what it seems
 _OGG_PAGE = struct.Struct("<4xB9xI8xB")  # version, serial, segment count: 27 bytes
 _OGG_TABLE = 255
+_MOST_PARTS = 10_000
+"""More FLAC metadata blocks, MP4 top-level atoms or RIFF/IFF chunks than any real
+file has (a few dozen): a file of millions of tiny ones would keep a worker busy
+for hours within the size cap."""
+_OGG_BYTES_PER_PAGE = 512
+"""Real encoders fill Ogg pages with a second or more of audio (even Opus at 6 kbit/s
+makes pages of ~750 bytes); a file with more pages than its size over this, plus
+_MOST_PARTS, is refused for the same reason."""
 _OGG_WINDOW = 64 * 1024
 """Bytes read at a time while walking Ogg pages: a dozen pages, so one read serves
 many page headers (a read per page was most of the walk's cost)."""
@@ -152,8 +160,11 @@ def _syncsafe(data: bytes, what: str, offset: int) -> int:
 
 def _skip_id3v2(reader: _Reader) -> int:
     """Where the bytes after the leading ID3v2 tag(s) start (0 without one)."""
-    offset = 0
+    offset, tags = 0, 0
     while (header := reader.read(offset, 10)).startswith(b"ID3"):
+        tags += 1
+        if tags > _TAIL_TAGS:  # taggers stack two at most
+            raise _too_many("leading ID3v2 tags", offset)
         if len(header) < 10:
             raise _corrupt(f"the file ends inside the ID3v2 tag header at byte {offset:,}")
         size = _syncsafe(header[6:10], "the ID3v2 tag", offset)
@@ -196,9 +207,16 @@ def _tail_tag(reader: _Reader, end: int) -> int:
     return 0
 
 
+def _too_many(what: str, offset: int) -> StageError:
+    return _corrupt(f"more {what} than a real file has (the last at byte {offset:,})")
+
+
 def _flac(reader: _Reader, start: int) -> Segments:
-    offset, last = start + 4, False
+    offset, last, blocks = start + 4, False, 0
     while not last:
+        blocks += 1
+        if blocks > _MOST_PARTS:
+            raise _too_many("FLAC metadata blocks", offset)
         header = reader.exact(offset, 4, "a FLAC metadata block header")
         last = bool(header[0] & 0x80)
         length = int.from_bytes(header[1:4], "big")
@@ -219,8 +237,12 @@ def _ogg(reader: _Reader) -> Segments | None:
     segments: Segments = []
     window, window_at = b"", 0
     most = _OGG_PAGE.size + _OGG_TABLE
+    pages, most_pages = 0, end // _OGG_BYTES_PER_PAGE + _MOST_PARTS
     try:
         while offset < end:
+            pages += 1
+            if pages > most_pages:
+                raise _too_many("Ogg pages for the file's size", offset)
             at = offset - window_at
             if at < 0 or (at + most > len(window) and window_at + len(window) < end):
                 window, window_at, at = os.pread(reader.fd, _OGG_WINDOW, offset), offset, 0
@@ -300,9 +322,12 @@ def _after_header_packets(table: bytes, body: int, headers: int) -> tuple[int, i
 
 def _mp4(reader: _Reader) -> Segments:
     """The data of every top-level `mdat` atom."""
-    offset = 0
+    offset, atoms = 0, 0
     segments: Segments = []
     while offset < reader.size:
+        atoms += 1
+        if atoms > _MOST_PARTS:
+            raise _too_many("MP4 top-level atoms", offset)
         size, kind = struct.unpack(">I4s", reader.exact(offset, 8, "an MP4 atom header"))
         header = 8
         if size == 1:
@@ -341,9 +366,12 @@ def _chunks(
 ) -> Segments:
     """The data of the `audio` chunks of a RIFF (`order` "<") or IFF (">") file."""
     header = struct.Struct(order + "4sI")
-    offset = 12
+    offset, chunks = 12, 0
     segments: Segments = []
     while offset < reader.size:
+        chunks += 1
+        if chunks > _MOST_PARTS:
+            raise _too_many(f"chunks in the {name} file", offset)
         kind, length = header.unpack(
             reader.exact(offset, 8, f"the header of a chunk of the {name} file")
         )

@@ -348,3 +348,37 @@ def test_ogg_of_another_codec_has_no_audio_hash(make, tmp_path: Path) -> None:
     path = _write(tmp_path, "flac in ogg.ogg", bytes(data))
 
     assert digests(path) == Digests(blake3(bytes(data)).hexdigest(), None)
+
+
+def _ogg_page(serial: int, sequence: int) -> bytes:
+    """An empty Ogg page (no segments): 27 bytes, valid apart from its CRC."""
+    return b"OggS" + struct.pack("<BBqIIIB", 0, 0, 0, serial, sequence, 0, 0)
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "flac", "ogg", "m4a", "wav"])
+def test_a_file_of_millions_of_tiny_parts_is_refused_at_once(make, fmt: str) -> None:
+    """A crafted file of tiny metadata blocks, pages, atoms or chunks would keep a worker
+    busy for hours within the size cap: past what a real file has, it is an error."""
+    path = make(fmt)
+    data = path.read_bytes()
+    if fmt == "mp3":  # 20,000 empty ID3v2 tags in front
+        crafted = b"ID3\x03\x00\x00\x00\x00\x00\x00" * 20_000 + data
+    elif fmt == "flac":  # 20,000 empty PADDING blocks before the real (last) ones
+        tiny = b"\x01\x00\x00\x00" * 20_000
+        crafted = data[:4] + tiny + data[4:]
+    elif fmt == "ogg":  # 20,000 empty pages of its stream after its last page
+        serial = struct.unpack_from("<I", data, 14)[0]
+        crafted = data + b"".join(_ogg_page(serial, 1000 + n) for n in range(20_000))
+    elif fmt == "m4a":  # 20,000 empty `free` atoms after its `ftyp`
+        ftyp = struct.unpack_from(">I", data)[0]
+        crafted = data[:ftyp] + struct.pack(">I4s", 8, b"free") * 20_000 + data[ftyp:]
+    else:  # 20,000 empty chunks after the RIFF header
+        crafted = data[:12] + struct.pack("<4sI", b"junk", 0) * 20_000 + data[12:]
+        crafted = crafted[:4] + struct.pack("<I", len(crafted) - 8) + crafted[8:]
+    path.write_bytes(crafted)
+
+    started = time.perf_counter()
+    with pytest.raises(StageError) as caught:
+        digests(path)
+    assert time.perf_counter() - started < 2
+    assert "than a real file has" in str(caught.value)
