@@ -236,9 +236,11 @@ class DetailPane(QScrollArea):
         error_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.error_box)
 
-        self.duplicates_title = QLabel("<b>Exact copies</b> (the same bytes)")
+        self.duplicates_title = _value_label()
+        self.duplicates_title.setText("<b>Exact copies</b> (the same bytes)")
         self.duplicates = _value_label()
-        self.recordings_title = QLabel("<b>Same recording, other tags</b> (the same audio)")
+        self.recordings_title = _value_label()
+        self.recordings_title.setText("<b>Same recording, other tags</b> (the same audio)")
         self.recordings = _value_label()
         self.identity_note = _value_label()  # why a new track was not merged (rule 6)
         for widget in (

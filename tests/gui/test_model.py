@@ -374,8 +374,8 @@ def test_the_duplicates_view_says_which_kind_each_copy_is(
     status = {track_id: shown(model, track_id, Column.STATUS) for track_id in
               (original, copy, retagged, wma, wma_copy)}  # fmt: skip
     assert status == {
-        original: "Exact copy + same audio, other tags",
-        copy: "Exact copy + same audio, other tags",
+        original: "Exact copy (+ retag)",
+        copy: "Exact copy (+ retag)",
         retagged: "Same audio, other tags",
         wma: "Exact copy",
         wma_copy: "Exact copy",

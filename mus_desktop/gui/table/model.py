@@ -309,18 +309,18 @@ class TrackTableModel(QAbstractTableModel):
     def duplicate_kind(self, row: TrackRow) -> str:
         """How `row` duplicates the others of its group: 'exact copy' (another file
         has its bytes), 'same audio, other tags' (the same recording, retagged:
-        its audio hash with other bytes), both, or "" when it is no duplicate."""
+        its audio hash with other bytes), 'exact copy (+ retag)' for both, or ""
+        when it is no duplicate."""
         key = _group_key(row)
         group = self._groups.get(key, ()) if key is not None else ()
         if len(group) < 2:
             return ""
         same_bytes = sum(1 for i in group if self._rows[i].content_hash == row.content_hash)
-        kinds = []
+        if 1 < same_bytes < len(group):
+            return "exact copy (+ retag)"  # short: the Status column is ~190 px wide
         if same_bytes > 1:
-            kinds.append("exact copy")
-        if same_bytes < len(group):
-            kinds.append("same audio, other tags")
-        return " + ".join(kinds)
+            return "exact copy"
+        return "same audio, other tags"
 
     def is_duplicate(self, row: TrackRow) -> bool:
         key = _group_key(row)
