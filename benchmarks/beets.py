@@ -46,6 +46,13 @@ def update(ctx: Context, env: dict[str, str]) -> float:
     return timed_run([beet(ctx), "update"], env)
 
 
+def zero_mtimes(home: Path) -> int:
+    """Items whose stored mtime is 0: `beet update` reads those files again (for the
+    others it compares the mtime first, its best case)."""
+    with sqlite3.connect(home / "library.db") as connection:
+        return int(connection.execute("SELECT count(*) FROM items WHERE mtime = 0").fetchone()[0])
+
+
 def item_count(home: Path) -> int:
     """Items in beets' library, read straight from its SQLite file (same as `beet ls | wc -l`)."""
     with sqlite3.connect(home / "library.db") as connection:
