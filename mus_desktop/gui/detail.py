@@ -296,7 +296,8 @@ class DetailPane(QScrollArea):
         self.locate_button = button(
             "Locate…",
             QStyle.StandardPixmap.SP_FileDialogContentsView,
-            "Pick the file this track is now: it keeps its id if the content is the same",
+            "Pick the file this track is now: it keeps its id if its content or its audio "
+            "is the same",
             lambda actions, row: actions.locate(row),
         )
         self.forget_button = button(

@@ -443,8 +443,8 @@ class MainWindow(QMainWindow):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
-    def selected_rows(self) -> list[TrackRow]:
-        return self.selection.selected_rows()
+    def selected_rows(self) -> Sequence[TrackRow]:
+        return self.selection.selected_view()
 
     def selected_errored_ids(self) -> list[int]:
         return [row.id for row in self._selected_errored()]

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from mus_desktop.library.access import is_access_error
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track, utcnow
+from mus_desktop.library.queries import duplicates_of
 from mus_desktop.library.transitions import pending_again
 from mus_desktop.library.walk import FoundFile
 
@@ -47,36 +48,18 @@ class TrackFacts:
 def track_facts(db: Database, track_id: int) -> TrackFacts | None:
     """The track as the library knows it now, or None when it is gone."""
     with db.read() as session:
-        row = session.execute(
-            select(
-                Track.path, Track.title, Track.content_hash, Track.missing_since, Track.audio_hash
-            ).where(Track.id == track_id)
-        ).one_or_none()
-        if row is None:
+        track = session.get(Track, track_id)
+        if track is None:
             return None
-        copies: list[tuple[int, str]] = []
-        if row.content_hash is not None:
-            copies = [
-                (other_id, other_path)
-                for other_id, other_path in session.execute(
-                    select(Track.id, Track.path)
-                    .where(
-                        Track.content_hash == row.content_hash,
-                        Track.id != track_id,
-                        Track.missing_since.is_(None),
-                    )
-                    .order_by(Track.id)
-                )
-            ]
-    return TrackFacts(
-        track_id,
-        row.path,
-        row.title or os.path.basename(row.path),
-        row.content_hash,
-        row.missing_since is not None,
-        tuple(copies),
-        row.audio_hash,
-    )
+        return TrackFacts(
+            track_id,
+            track.path,
+            track.title or os.path.basename(track.path),
+            track.content_hash,
+            track.missing_since is not None,
+            tuple(duplicates_of(session, track)),
+            track.audio_hash,
+        )
 
 
 class Relink(Enum):

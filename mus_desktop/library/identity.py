@@ -152,6 +152,24 @@ def plan(known: list[KnownTrack], walked: WalkResult) -> Plan:
     return plan
 
 
+def _take_over(session: Session, old_id: int, new_id: int, **also: object) -> None:
+    """The track `old_id` takes over the file of the row `new_id` (path, device, inode,
+    size, mtime), missing no more, with `also`; the row `new_id` goes (the window
+    learns of it through `deleted_track`)."""
+    new = session.execute(
+        select(Track.path, Track.device, Track.inode, Track.size, Track.mtime_ns).where(
+            Track.id == new_id
+        )
+    ).one()
+    session.execute(delete(Track).where(Track.id == new_id))
+    session.execute(
+        update(Track)
+        .where(Track.id == old_id)
+        .values(path=new.path, device=new.device, inode=new.inode, size=new.size,
+                mtime_ns=new.mtime_ns, missing_since=None, **also)
+    )  # fmt: skip
+
+
 def merge_into_missing(session: Session, by_hash: Mapping[str, int]) -> dict[int, int]:
     """Rule 4, once content hashes are known: each new track of `by_hash` (content
     hash -> track id) whose content equals a missing track's is that track,
@@ -169,15 +187,7 @@ def merge_into_missing(session: Session, by_hash: Mapping[str, int]) -> dict[int
         new_id = by_hash[digest]
         if old_id == new_id:
             continue
-        new = session.execute(
-            select(Track.path, Track.device, Track.inode).where(Track.id == new_id)
-        ).one()
-        session.execute(delete(Track).where(Track.id == new_id))
-        session.execute(
-            update(Track)
-            .where(Track.id == old_id)
-            .values(path=new.path, device=new.device, inode=new.inode, missing_since=None)
-        )
+        _take_over(session, old_id, new_id)
         merged[new_id] = old_id
     return merged
 
@@ -192,8 +202,7 @@ def merge_copies_into_lost(session: Session, lost: Sequence[KnownTrack]) -> dict
         return {}
     newer = aliased(Track)
     candidates = session.execute(
-        select(Track.id.label("lost_id"), newer.id.label("copy_id"), newer.path, newer.device,
-               newer.inode, newer.size, newer.mtime_ns)
+        select(Track.id.label("lost_id"), newer.id.label("copy_id"))
         .join(newer, newer.content_hash == Track.content_hash)
         .where(
             Track.id.in_(lost_ids),
@@ -209,15 +218,9 @@ def merge_copies_into_lost(session: Session, lost: Sequence[KnownTrack]) -> dict
     for lost_id, found in copies.items():
         if len(found) != 1 or found[0].copy_id in merged:
             continue
-        copy = found[0]
-        session.execute(delete(Track).where(Track.id == copy.copy_id))
-        session.execute(
-            update(Track)
-            .where(Track.id == lost_id)
-            .values(path=copy.path, device=copy.device, inode=copy.inode, size=copy.size,
-                    mtime_ns=copy.mtime_ns, missing_since=None)
-        )  # fmt: skip
-        merged[copy.copy_id] = lost_id
+        copy_id = found[0].copy_id
+        _take_over(session, lost_id, copy_id)
+        merged[copy_id] = lost_id
     return merged
 
 
@@ -248,20 +251,8 @@ def merge_recordings_into_missing(session: Session, by_audio: Mapping[int, str])
         found = candidates.get(by_audio[new_id], [])
         if len(found) != 1 or found[0] in merged.values():
             continue
-        old_id = found[0]
-        new = session.execute(
-            select(Track.path, Track.device, Track.inode, Track.size, Track.mtime_ns).where(
-                Track.id == new_id
-            )
-        ).one()
-        session.execute(delete(Track).where(Track.id == new_id))
-        session.execute(
-            update(Track)
-            .where(Track.id == old_id)
-            .values(path=new.path, device=new.device, inode=new.inode, size=new.size,
-                    mtime_ns=new.mtime_ns, missing_since=None, attempts=0)
-        )  # fmt: skip
-        merged[new_id] = old_id
+        _take_over(session, found[0], new_id, attempts=0)
+        merged[new_id] = found[0]
     return merged
 
 

@@ -66,22 +66,21 @@ def status_counts(db: Database) -> dict[str, int]:
     return counts
 
 
+def _other_present(
+    session: Session, track: Track, *alike: ColumnElement[bool]
+) -> list[tuple[int, str]]:
+    """(id, path) of the present tracks other than `track` that are `alike`, by id."""
+    query = select(Track.id, Track.path).where(
+        *alike, Track.id != track.id, Track.missing_since.is_(None)
+    )
+    return [(other_id, path) for other_id, path in session.execute(query.order_by(Track.id))]
+
+
 def duplicates_of(session: Session, track: Track) -> list[tuple[int, str]]:
     """(id, path) of the other present tracks with the same content as `track`."""
     if track.content_hash is None:
         return []
-    return [
-        (other_id, path)
-        for other_id, path in session.execute(
-            select(Track.id, Track.path)
-            .where(
-                Track.content_hash == track.content_hash,
-                Track.id != track.id,
-                Track.missing_since.is_(None),
-            )
-            .order_by(Track.id)
-        )
-    ]
+    return _other_present(session, track, Track.content_hash == track.content_hash)
 
 
 def same_recording_as(session: Session, track: Track) -> list[tuple[int, str]]:
@@ -89,18 +88,12 @@ def same_recording_as(session: Session, track: Track) -> list[tuple[int, str]]:
     bytes: the same recording with different tags."""
     if not track.audio_hash:
         return []
-    return [
-        (other_id, path)
-        for other_id, path in session.execute(
-            select(Track.id, Track.path)
-            .where(
-                Track.audio_hash == track.audio_hash,
-                Track.content_hash != track.content_hash,
-                Track.missing_since.is_(None),
-            )
-            .order_by(Track.id)
-        )
-    ]
+    return _other_present(
+        session,
+        track,
+        Track.audio_hash == track.audio_hash,
+        Track.content_hash != track.content_hash,
+    )
 
 
 class UnmergedTrack(NamedTuple):

@@ -104,12 +104,6 @@ class SelectionKeeper(QObject):
             ids.extend(self._model.ids_in(selected.top(), selected.bottom()))
         return ids
 
-    def selected_rows(self) -> list[TrackRow]:
-        rows: list[TrackRow] = []
-        for selected in self._table.selectionModel().selection():
-            rows.extend(self._model.rows_in(selected.top(), selected.bottom()))
-        return rows
-
     def selected_view(self) -> SelectedRows:
         """The selected rows, read only when used (see `SelectedRows`)."""
         model = self._model
