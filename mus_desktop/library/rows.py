@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from sys import intern
 from typing import NamedTuple
 
 from sqlalchemy import Connection, LargeBinary, Row, func, select, type_coerce
@@ -39,12 +40,26 @@ class TrackRow(NamedTuple):
     """`display_path` of the file: undecodable bytes shown as U+FFFD."""
     error: str
     missing_since: datetime | None
-    content_hash: str | None
+    content_key: int | None
+    """`hash_key` of the content hash (None before hashing): equal for exact copies."""
     album_artist: str
     disc_number: int | None
-    audio_hash: str | None = None
-    """The audio payload's hash: equal on the same recording with other tags; None
-    (never computed) or "" (the format has none) group nothing."""
+    recording_key: int | None = None
+    """`hash_key` of the audio payload's hash: equal on the same recording with other
+    tags; None when there is none (never computed, or a format without one)."""
+
+
+def hash_key(digest: str | None) -> int | None:
+    """A stored hash as the window keeps it: a 64-bit int rather than 64 hex
+    characters (36 bytes rather than 113: the window holds a million rows).
+
+    Python's `hash` of a str is SipHash under a key drawn at each start, so no
+    file can be made to collide with another on purpose; by chance, two of a
+    million tracks collide with a probability of about 3e-8, and the worst it
+    does is show a false duplicate (Move to Trash hashes both files again). The
+    database keeps the full hashes; only this process's rows use these keys.
+    """
+    return hash(digest) if digest else None
 
 
 # The path as stored (bytes), decoded once here: `display_path(os.fsdecode(b))`
@@ -78,25 +93,28 @@ def _shown_path(stored: bytes | str) -> str:
 
 
 def _to_row(raw: Row) -> TrackRow:
+    """One row as the window keeps it. The values many rows share (status, artist,
+    album, format, error) are interned: SQLite hands out a new string per row,
+    and at a million rows the copies alone took ~250 MB."""
     (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash,
      album_artist, disc, audio_hash, _seq) = raw  # fmt: skip
     shown = _shown_path(path)
     return TrackRow(
         id_,
-        status,
+        intern(status),
         title or os.path.basename(shown),
-        artist or "",
-        album or "",
+        intern(artist) if artist else "",
+        intern(album) if album else "",
         number,
         duration,
-        fmt or "",
+        intern(fmt) if fmt else "",
         shown,
-        error or "",
+        intern(error) if error else "",
         missing,
-        chash,
-        album_artist or "",
+        hash_key(chash),
+        intern(album_artist) if album_artist else "",
         disc,
-        audio_hash,
+        hash_key(audio_hash),
     )
 
 

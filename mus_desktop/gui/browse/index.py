@@ -41,7 +41,7 @@ class Scope:
 
 
 @lru_cache(maxsize=1 << 16)
-def order_key(name: str) -> tuple[bool, tuple[str | int, ...], str]:
+def order_key(name: str) -> tuple[bool, str, str]:
     """Where an artist or album name sorts: natural order, case ignored, the
     unknown ("") last; names differing only in case by their exact text."""
     return (name == "", natural_key(name), name)

@@ -11,6 +11,7 @@ stops matching is removed.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -45,6 +46,9 @@ from mus_desktop.library.rows import TrackRow
 # Beyond this many rows entering or leaving the filter at once, one reset is
 # cheaper than that many insert/remove signals.
 _RESET_THRESHOLD = 2000
+# Beyond this many rows changed since a column was last sorted, sorting it anew
+# is cheaper than putting each back in place (~20 keys worked out per row).
+_REPAIR_LIMIT = 5000
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -135,14 +139,57 @@ class Counts:
         return self.by_kind.get(Kind.PENDING, 0) + self.by_kind.get(Kind.IN_PROGRESS, 0)
 
 
-def _group_key(row: TrackRow) -> str | None:
+def _group_key(row: TrackRow) -> int | None:
     """The duplicate group a row counts in: its audio hash (exact copies share it,
     and so does the same recording with other tags), else its content hash (a
     format without an audio hash, a track not hashed since schema 4). A missing
     track counts in none."""
     if row.missing_since is not None:
         return None
-    return row.audio_hash or row.content_hash
+    return row.recording_key if row.recording_key is not None else row.content_key
+
+
+class _SortedColumn:
+    """One column's ascending order of every row, kept between sorts.
+
+    Working out a column's keys is most of a sort's cost (a million natural-order
+    titles: ~1.2 s of 1.7 s); keeping the keys would cost ~100 MB a column. This
+    keeps the order (8 bytes a row) and the ids changed since, which the next
+    sort puts back in place one by one when they are few, and re-sorts when not.
+    """
+
+    __slots__ = ("blank", "key", "order", "stale")
+
+    def __init__(self, key: SortKey, rows: dict[int, TrackRow]) -> None:
+        self.key = key
+        keys = {track_id: key(row) for track_id, row in rows.items()}
+        self.blank = [track_id for track_id, value in keys.items() if value is None]
+        self.order = [track_id for track_id, value in keys.items() if value is not None]
+        self.order.sort(key=keys.__getitem__)
+        self.stale: set[int] = set()
+
+    def repair(self, rows: dict[int, TrackRow]) -> bool:
+        """Put the stale ids back in place; False when there are too many to do so."""
+        if not self.stale:
+            return True
+        if len(self.stale) > _REPAIR_LIMIT:
+            return False
+        stale = self.stale
+        self.order = [track_id for track_id in self.order if track_id not in stale]
+        self.blank = [track_id for track_id in self.blank if track_id not in stale]
+        key = self.key
+        for track_id in sorted(stale):
+            row = rows.get(track_id)
+            if row is None:
+                continue
+            wanted = key(row)
+            if wanted is None:
+                self.blank.append(track_id)
+                continue
+            at = bisect_right(self.order, wanted, key=lambda other: key(rows[other]))
+            self.order.insert(at, track_id)
+        self.stale = set()
+        return True
 
 
 class TrackTableModel(QAbstractTableModel):
@@ -154,16 +201,16 @@ class TrackTableModel(QAbstractTableModel):
         self._visible: list[int] = []
         self._pos: dict[int, int] = {}
         self._pos_dirty = False
-        self._haystacks: dict[int, str] = {}
         self._by_kind: dict[Kind, set[int]] = {kind: set() for kind in Kind}
         """Ids by kind: counts for the status bar, and for a selection of 100,000
         rows what applies to it (`selection_facts`) by set operations."""
-        self._groups: dict[str, set[int]] = {}
-        """Ids of the present tracks by content hash: a group of two or more is duplicates."""
+        self._alone: dict[int, int] = {}
+        """Group key → the id of the only present track with it."""
+        self._groups: dict[int, set[int]] = {}
+        """Group key → the ids of two or more present tracks sharing it: duplicates.
+        (A set per track would cost ~270 MB at a million tracks.)"""
         self._duplicates = 0
-        self._duplicate_keys: set[str] = set()
-        """The content hashes of the groups of two or more."""
-        self._sort_keys: dict[Column, dict[int, Any]] = {}
+        self._sorted: dict[Column, _SortedColumn] = {}
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
         self._scope: Scope | None = None
@@ -291,8 +338,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def duplicate_ids(self) -> set[int]:
         """Ids of the present tracks whose content another present track shares."""
-        groups = self._groups
-        return {track_id for key in self._duplicate_keys for track_id in groups[key]}
+        return {track_id for ids in self._groups.values() for track_id in ids}
 
     def ids_of_kind(self, kind: Kind) -> set[int]:
         """Ids of every track of `kind`, shown or not (the model's own set: do not change it)."""
@@ -315,7 +361,7 @@ class TrackTableModel(QAbstractTableModel):
         group = self._groups.get(key, ()) if key is not None else ()
         if len(group) < 2:
             return ""
-        same_bytes = sum(1 for i in group if self._rows[i].content_hash == row.content_hash)
+        same_bytes = sum(1 for i in group if self._rows[i].content_key == row.content_key)
         if 1 < same_bytes < len(group):
             return "exact copy (+ retag)"  # short: the Status column is ~190 px wide
         if same_bytes > 1:
@@ -324,7 +370,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def is_duplicate(self, row: TrackRow) -> bool:
         key = _group_key(row)
-        return key is not None and len(self._groups.get(key, ())) > 1
+        return key is not None and key in self._groups
 
     def set_palette(self, palette: QPalette) -> None:
         self._brushes = {kind: QBrush(colour) for kind, colour in row_colours(palette).items()}
@@ -336,22 +382,43 @@ class TrackTableModel(QAbstractTableModel):
             )
 
     def set_rows(self, rows: Iterable[TrackRow]) -> None:
-        """Replace every row (the initial load)."""
+        """Replace every row."""
         self.beginResetModel()
-        self._rows = {row.id: row for row in rows}
-        self._haystacks = {}
-        self._sort_keys = {}
+        self._rows = {}
+        self._sorted = {}
         self._by_kind = {kind: set() for kind in Kind}
+        self._alone = {}
         self._groups = {}
-        for row in self._rows.values():
-            self._by_kind[kind_of(row)].add(row.id)
-            if (key := _group_key(row)) is not None:
-                self._groups.setdefault(key, set()).add(row.id)
-        self._duplicate_keys = {key for key, ids in self._groups.items() if len(ids) > 1}
-        self._duplicates = sum(len(self._groups[key]) for key in self._duplicate_keys)
+        self._duplicates = 0
+        self._take(rows)
         self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
+
+    def add_loaded(self, rows: Sequence[TrackRow]) -> None:
+        """Take one part of the initial load: the rows that match the filter go at
+        the end, so the first part shows while the rest is read. `finish_loading`
+        puts them in order."""
+        self._take(rows)
+        matches = self._matcher()
+        shown = [row.id for row in rows if matches(row)]
+        if shown:
+            start = len(self._visible)
+            self.beginInsertRows(QModelIndex(), start, start + len(shown) - 1)
+            self._visible.extend(shown)
+            self._pos_dirty = True
+            self.endInsertRows()
+        self.countsChanged.emit()
+
+    def finish_loading(self) -> None:
+        """After the last part: the filter and the sort over every row at once (a
+        row of the first part may have become a duplicate of one read later)."""
+        if self._filter == StatusFilter.DUPLICATES:
+            self.beginResetModel()
+            self._refilter()
+            self.endResetModel()
+        elif self._effective_sort()[0] is not None:
+            self.sort(self._sort_column if self._sort_column is not None else -1, self._sort_order)
 
     def set_filter(
         self, status_filter: StatusFilter, text: str, scope: Scope | None = None
@@ -403,8 +470,7 @@ class TrackTableModel(QAbstractTableModel):
         if self._filter == StatusFilter.DUPLICATES:
             # A row can join or leave the duplicates because another row of its group changed.
             for row in touched:
-                if (key := _group_key(row)) is not None:
-                    affected |= self._groups.get(key, set())
+                affected |= self._members(_group_key(row))
         self._ensure_positions()
         matches_filter = self._matcher()
         shown, enter, leave = [], [], []
@@ -434,6 +500,55 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- internals -----------------------------------------------------------
 
+    def _take(self, rows: Iterable[TrackRow]) -> None:
+        """Add rows not held yet (a load)."""
+        by_kind = self._by_kind
+        for row in rows:
+            self._rows[row.id] = row
+            by_kind[kind_of(row)].add(row.id)
+            if (key := _group_key(row)) is not None:
+                self._join(key, row.id)
+        for column in self._sorted.values():
+            column.stale.update(row.id for row in rows)
+
+    def _members(self, key: int | None) -> set[int]:
+        """The ids of the present tracks in group `key`."""
+        if key is None:
+            return set()
+        if (ids := self._groups.get(key)) is not None:
+            return set(ids)
+        alone = self._alone.get(key)
+        return set() if alone is None else {alone}
+
+    def _join(self, key: int, track_id: int) -> None:
+        group = self._groups.get(key)
+        if group is not None:
+            group.add(track_id)
+            self._duplicates += 1
+            return
+        other = self._alone.pop(key, None)
+        if other is None or other == track_id:
+            self._alone[key] = track_id
+            return
+        self._groups[key] = {other, track_id}
+        self._duplicates += 2
+
+    def _leave(self, key: int, track_id: int) -> None:
+        group = self._groups.get(key)
+        if group is None:
+            if self._alone.get(key) == track_id:
+                del self._alone[key]
+            return
+        if track_id not in group:
+            return
+        group.discard(track_id)
+        if len(group) > 1:
+            self._duplicates -= 1
+            return
+        del self._groups[key]
+        self._alone[key] = group.pop()
+        self._duplicates -= 2
+
     def _count(self, row: TrackRow, step: int) -> None:
         """Count `row` in (step +1) or out of (-1) the status kinds and its duplicate group."""
         if step > 0:
@@ -443,33 +558,15 @@ class TrackTableModel(QAbstractTableModel):
         key = _group_key(row)
         if key is None:
             return
-        group = self._groups.setdefault(key, set())
-        before = len(group)
         if step > 0:
-            group.add(row.id)
+            self._join(key, row.id)
         else:
-            group.discard(row.id)
-        after = len(group)
-        if not group:
-            del self._groups[key]
-        if after > 1:
-            self._duplicate_keys.add(key)
-        else:
-            self._duplicate_keys.discard(key)
-        self._duplicates += (after if after > 1 else 0) - (before if before > 1 else 0)
+            self._leave(key, row.id)
 
     def _forget(self, track_id: int) -> None:
-        """Drop what was worked out from a row that changed or went."""
-        self._haystacks.pop(track_id, None)
-        for keys in self._sort_keys.values():
-            keys.pop(track_id, None)
-
-    def _haystack(self, row: TrackRow) -> str:
-        text = self._haystacks.get(row.id)
-        if text is None:
-            text = "\n".join((row.title, row.artist, row.album, row.path)).casefold()
-            self._haystacks[row.id] = text
-        return text
+        """Mark what was worked out from a row that changed or went."""
+        for column in self._sorted.values():
+            column.stale.add(track_id)
 
     def _kept_sticky(self, keep: Callable[[int], bool] | None) -> set[int]:
         """The sticky rows still kept, read before a reset moves the positions."""
@@ -495,13 +592,41 @@ class TrackTableModel(QAbstractTableModel):
         if self._scope is not None:
             tests.append(self._scope.matches)
         if self._words:
-            words, haystack = self._words, self._haystack
-            tests.append(lambda row: all(word in haystack(row) for word in words))
+            tests.append(self._search_test())
         if not tests:
             return lambda _row: True
         if len(tests) == 1:
             return tests[0]
         return lambda row: all(test(row) for test in tests)
+
+    def _search_test(self) -> Callable[[TrackRow], bool]:
+        """Whether a row holds every word of the search in its title, artist, album
+        or path. Nothing is kept per row (~180 MB at a million rows): the few
+        distinct artists and albums are matched once per search, titles and paths
+        are case-folded as they are tested."""
+        artists = {row.artist for row in self._rows.values()}
+        albums = {row.album for row in self._rows.values()}
+        words = [
+            (
+                word,
+                frozenset(name for name in artists if word in name.casefold()),
+                frozenset(name for name in albums if word in name.casefold()),
+            )
+            for word in self._words
+        ]
+
+        def test(row: TrackRow) -> bool:
+            title = path = None
+            for word, in_artists, in_albums in words:
+                if row.artist in in_artists or row.album in in_albums:
+                    continue
+                if title is None:
+                    title, path = row.title.casefold(), row.path.casefold()
+                if word not in title and word not in path:
+                    return False
+            return True
+
+        return test
 
     def _refilter(self, also: set[int] | frozenset[int] = frozenset()) -> None:
         """The visible rows anew from the filter and sort (inside a model reset),
@@ -517,19 +642,12 @@ class TrackTableModel(QAbstractTableModel):
         self._visible = ids
         self._rebuild_positions()
 
-    def _keys_for(self, column: Column) -> dict[int, Any]:
-        """id → sort key for `column`, kept until a row changes (then just its key)."""
-        keys = self._sort_keys.get(column)
-        if keys is None:
-            key = SORT_KEYS[column]
-            keys = {track_id: key(row) for track_id, row in self._rows.items()}
-            self._sort_keys[column] = keys
-        elif len(keys) < len(self._rows):
-            key = SORT_KEYS[column]
-            for track_id, row in self._rows.items():
-                if track_id not in keys:
-                    keys[track_id] = key(row)
-        return keys
+    def _sorted_column(self, column: Column) -> _SortedColumn:
+        """`column`'s order of every row, brought up to date."""
+        kept = self._sorted.get(column)
+        if kept is None or not kept.repair(self._rows):
+            kept = self._sorted[column] = _SortedColumn(SORT_KEYS[column], self._rows)
+        return kept
 
     def _effective_sort(self) -> tuple[Column | None, bool]:
         """(column, descending): the header's sort; unsorted within an artist or album
@@ -545,19 +663,21 @@ class TrackTableModel(QAbstractTableModel):
         column, descending = self._effective_sort()
         if column is None:
             return
-        keys = self._keys_for(column)
-        blank = [track_id for track_id in ids if keys[track_id] is None]
-        if blank:
-            ids[:] = [track_id for track_id in ids if keys[track_id] is not None]
-        ids.sort(key=keys.__getitem__, reverse=descending)
-        ids.extend(blank)
+        kept = self._sorted_column(column)
+        order = reversed(kept.order) if descending else kept.order
+        if len(ids) == len(self._rows):
+            ids[:] = [*order, *kept.blank]
+            return
+        shown = set(ids)
+        ids[:] = [track_id for track_id in order if track_id in shown]
+        ids.extend(track_id for track_id in kept.blank if track_id in shown)
 
     def _sort_duplicates(self, ids: list[int]) -> None:
         """The copies of one content next to each other, each group in path order;
         groups in the order of the sorted column's key of their first copy (by
         path when unsorted), groups with no key last."""
         rows = self._rows
-        groups: dict[str | None, list[int]] = {}
+        groups: dict[int | None, list[int]] = {}
         for track_id in ids:
             groups.setdefault(_group_key(rows[track_id]), []).append(track_id)
         for members in groups.values():
@@ -565,12 +685,13 @@ class TrackTableModel(QAbstractTableModel):
         column, descending = self._effective_sort()
         keyed: list[tuple[Any, list[int]]] = []
         blank: list[list[int]] = []
-        keys = self._keys_for(column) if column is not None else None
+        key = SORT_KEYS[column] if column is not None else None
         for members in groups.values():
-            if keys is None:
+            if key is None:
                 keyed.append((natural_key(rows[members[0]].path), members))
                 continue
-            present = [keys[track_id] for track_id in members if keys[track_id] is not None]
+            values = (key(rows[track_id]) for track_id in members)
+            present = [value for value in values if value is not None]
             if present:
                 keyed.append((max(present) if descending else min(present), members))
             else:
@@ -621,7 +742,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def _position_in_group(self, row: TrackRow) -> int:
         """After the last shown copy of `row`'s content (the end when none is shown)."""
-        copies = self._groups.get(_group_key(row) or "", set())
+        copies = self._members(_group_key(row))
         # A scan, not the positions map: that one is stale while rows go in one by one.
         positions = [
             position
