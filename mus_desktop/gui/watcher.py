@@ -1,5 +1,5 @@
 """The library watcher: a QObject living in its own QThread with its own
-database connection. It loads every row once, then polls `PRAGMA
+database connection. It loads every row once, in parts, then polls `PRAGMA
 data_version` a few times a second and sends on just the rows that changed
 and the ids of rows deleted.
 """
@@ -15,8 +15,10 @@ POLL_INTERVAL_MS = 250
 
 
 class LibraryWatcher(QObject):
-    loaded = Signal(object)
-    """list[TrackRow]: every row, once, at start."""
+    loaded_part = Signal(object)
+    """list[TrackRow]: a part of every row, at start (a million rows take ~10 s to read)."""
+    loaded = Signal()
+    """After the last part."""
     changed = Signal(object)
     """rows.Changes: rows inserted or updated, and ids deleted, since the last signal."""
     failed = Signal(str)
@@ -32,11 +34,12 @@ class LibraryWatcher(QObject):
         """Runs in the watcher thread: the first load, then the polling timer."""
         try:
             self._follower = ChangeFollower(self._db)
-            rows = self._follower.load()
+            for part in self._follower.load_parts():
+                self.loaded_part.emit(part)
         except Exception as exc:  # the database's own words go to the status bar
             self.failed.emit(f"cannot read the library: {exc}")
             return
-        self.loaded.emit(rows)
+        self.loaded.emit()
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
         self._timer.timeout.connect(self._poll)

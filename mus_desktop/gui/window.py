@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         self._restore_state()
 
         self.watcher = WatcherThread(db)
+        self.watcher.watcher.loaded_part.connect(self._on_loaded_part)
         self.watcher.watcher.loaded.connect(self._on_loaded)
         self.watcher.watcher.changed.connect(self._on_changed)
         self.watcher.watcher.failed.connect(self._on_watch_failed)
@@ -443,6 +444,11 @@ class MainWindow(QMainWindow):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
+    @property
+    def library_loaded(self) -> bool:
+        """Whether every row of the library has been read (the table fills in parts)."""
+        return self._loaded
+
     def selected_rows(self) -> Sequence[TrackRow]:
         return self.selection.selected_view()
 
@@ -534,9 +540,13 @@ class MainWindow(QMainWindow):
     # -- what comes back -----------------------------------------------------
 
     @Slot(object)
-    def _on_loaded(self, rows: list[TrackRow]) -> None:
-        self.model.set_rows(rows)
-        self.sidebar.set_rows(rows)
+    def _on_loaded_part(self, rows: list[TrackRow]) -> None:
+        self.model.add_loaded(rows)
+        self.sidebar.apply_changes(rows, [])
+
+    @Slot()
+    def _on_loaded(self) -> None:
+        self.model.finish_loading()
         self._loaded = True
         self._apply_filter()
         # The rows live as long as the window. Out of the cyclic collector's sight,

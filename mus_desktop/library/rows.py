@@ -10,6 +10,7 @@ is compared on the same connection every time.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from sys import intern
@@ -171,14 +172,25 @@ class ChangeFollower:
         return version
 
     def load(self) -> list[TrackRow]:
+        """Every row."""
+        return [row for part in self.load_parts() for row in part]
+
+    def load_parts(self, part_rows: int = 10_000) -> Iterator[list[TrackRow]]:
+        """Every row, `part_rows` at a time, all from one read (one snapshot), so
+        the window shows the first part while the rest is read."""
         # The version is taken before the read: a commit landing in between
         # shows up at the next poll instead of being lost.
         self._version = self._data_version()
-        rows, rows_seq = _read_rows(self._conn, None)
-        deleted_seq = self._conn.scalar(select(func.max(DeletedTrack.change_seq))) or 0
-        self._last_seq = max(rows_seq, deleted_seq)
-        self._conn.rollback()
-        return rows
+        last_seq = 0
+        try:
+            result = self._conn.execute(select(*_ROW_COLUMNS))
+            for part in result.partitions(part_rows):
+                last_seq = max(last_seq, *(raw.change_seq for raw in part))
+                yield [_to_row(raw) for raw in part]
+            deleted_seq = self._conn.scalar(select(func.max(DeletedTrack.change_seq))) or 0
+            self._last_seq = max(last_seq, deleted_seq)
+        finally:
+            self._conn.rollback()
 
     def poll(self) -> Changes:
         """What changed since the last load or poll; empty when nothing was committed."""
