@@ -7,7 +7,6 @@ gets dark tinted rows with readable text rather than pastel bars.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -76,21 +75,6 @@ def kind_for(status: str, missing: bool) -> Kind:
 
 def kind_of(row: TrackRow) -> Kind:
     return kind_for(row.status, row.missing_since is not None)
-
-
-def kind_test(kinds: set[Kind]) -> Callable[[TrackRow], bool]:
-    """`kind_of(row) in kinds`, with the statuses worked out once: a filter tests
-    every one of 100,000 rows."""
-    statuses = frozenset(status for status, kind in _KIND_OF_STATUS.items() if kind in kinds)
-    missing = Kind.MISSING in kinds
-    unknown = Kind.PENDING in kinds  # what kind_for makes of a status it does not know
-
-    def test(row: TrackRow) -> bool:
-        if row.missing_since is not None:
-            return missing
-        return row.status in statuses or (unknown and row.status not in _KIND_OF_STATUS)
-
-    return test
 
 
 def stage_word(status: str) -> str:

@@ -560,8 +560,9 @@ class MainWindow(QMainWindow):
         if not self._loaded:
             return
         selection = self.table.selectionModel()
+        before = self.model.held_rows([*(row.id for row in changes.rows), *changes.removed])
         self.model.apply_changes(changes.rows, changes.removed, keep=selection.isRowSelected)
-        self.sidebar.apply_changes(changes.rows, changes.removed)
+        self.sidebar.apply_changes(changes.rows, before)
         shown = self.detail.track_id
         if shown is not None and (
             shown in changes.removed or any(row.id == shown for row in changes.rows)

@@ -49,16 +49,28 @@ def sidebar(qtbot) -> LibrarySidebar:
     return widget
 
 
-def _load(sidebar: LibrarySidebar, follower: ChangeFollower) -> list[TrackRow]:
+@pytest.fixture
+def held() -> dict[int, TrackRow]:
+    """The rows as the sidebar last got them, as the window's table holds them."""
+    return {}
+
+
+def _load(
+    sidebar: LibrarySidebar, follower: ChangeFollower, held: dict[int, TrackRow]
+) -> list[TrackRow]:
     rows = follower.load()
     sidebar.set_rows(rows)
+    held.update((row.id, row) for row in rows)
     return rows
 
 
-def _follow(sidebar: LibrarySidebar, follower: ChangeFollower) -> None:
+def _follow(sidebar: LibrarySidebar, follower: ChangeFollower, held: dict[int, TrackRow]) -> None:
     changes = follower.poll()
     assert changes.rows or changes.removed, "the poll saw no commit"
-    sidebar.apply_changes(changes.rows, changes.removed)
+    ids = [*(row.id for row in changes.rows), *changes.removed]
+    before = [held.pop(track_id) for track_id in ids if track_id in held]
+    sidebar.apply_changes(changes.rows, before)
+    held.update((row.id, row) for row in changes.rows)
 
 
 def _texts(sidebar: LibrarySidebar, parent: QModelIndex | None = None) -> list[str]:
@@ -89,18 +101,22 @@ def _same_icon(shown: object, kind: Kind) -> bool:
 
 
 def test_model_passes_qt_model_tester(
-    qtmodeltester, sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    qtmodeltester,
+    sidebar: LibrarySidebar,
+    db: Database,
+    follower: ChangeFollower,
+    held: dict[int, TrackRow],
 ) -> None:
     first = add_track(db, "/music/a/1.flac", artist="Aurora", album="Dawn")
     add_track(db, "/music/b/1.flac", artist="Björk", album="Vespertine")
-    _load(sidebar, follower)
+    _load(sidebar, follower, held)
     sidebar.tree.expandAll()
     qtmodeltester.check(sidebar.model)
 
     mark_missing(db, first, GONE)
     forget_missing(db, [first])
     add_track(db, "/music/c/1.flac", artist="Cocteau Twins", album="Heaven or Las Vegas")
-    _follow(sidebar, follower)
+    _follow(sidebar, follower, held)
     qtmodeltester.check(sidebar.model)
 
 
@@ -135,7 +151,7 @@ def test_artists_and_albums_in_natural_order_with_counts_unknown_last(
 
 
 def test_marks_show_errored_and_missing_tracks_and_follow_live_changes(
-    sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    sidebar: LibrarySidebar, db: Database, follower: ChangeFollower, held: dict[int, TrackRow]
 ) -> None:
     broken = add_track(db, "/music/a/1.mp3", "ERROR", artist="Aurora", album="Dawn")
     gone = add_track(db, "/music/a/2.mp3", artist="Aurora", album="Dawn")
@@ -143,7 +159,7 @@ def test_marks_show_errored_and_missing_tracks_and_follow_live_changes(
     add_track(db, "/music/a/4.mp3", artist="Aurora", album="Noon")
     fine = add_track(db, "/music/b/1.mp3", artist="Björk", album="Vespertine")
     mark_missing(db, gone, GONE)
-    _load(sidebar, follower)
+    _load(sidebar, follower, held)
     role = Qt.ItemDataRole
 
     aurora = _item(sidebar, Scope("Aurora"))
@@ -160,7 +176,7 @@ def test_marks_show_errored_and_missing_tracks_and_follow_live_changes(
     # The errored track goes missing too: it counts as missing only.
     mark_missing(db, broken, GONE)
     mark_missing(db, fine, GONE)
-    _follow(sidebar, follower)
+    _follow(sidebar, follower, held)
     dawn = _item(sidebar, Scope("Aurora", "Dawn"))
     assert _same_icon(dawn.data(role.DecorationRole), Kind.MISSING)
     assert dawn.data(role.ToolTipRole) == "2 missing"
@@ -170,12 +186,16 @@ def test_marks_show_errored_and_missing_tracks_and_follow_live_changes(
     assert bjork.data(role.AccessibleDescriptionRole) == "1 missing"
 
     set_status(db, broken, "COMPLETE")
-    _follow(sidebar, follower)
+    _follow(sidebar, follower, held)
     assert _item(sidebar, Scope("Aurora", "Dawn")).data(role.ToolTipRole) == "2 missing"
 
 
 def test_clicking_an_album_scopes_exactly_its_tracks(
-    qtbot, sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    qtbot,
+    sidebar: LibrarySidebar,
+    db: Database,
+    follower: ChangeFollower,
+    held: dict[int, TrackRow],
 ) -> None:
     dawn = {
         add_track(db, "/music/a/1.flac", artist="Aurora", album="Dawn"),
@@ -184,7 +204,7 @@ def test_clicking_an_album_scopes_exactly_its_tracks(
     add_track(db, "/music/a/3.flac", artist="Aurora", album="Dusk")
     add_track(db, "/music/b/1.flac", artist="Other", album="Dawn")
     add_track(db, "/music/c/1.flac", artist="Aurora")  # no album
-    rows = _load(sidebar, follower)
+    rows = _load(sidebar, follower, held)
     assert sidebar.scope() is None
     sidebar.tree.expand(_item(sidebar, Scope("Aurora")))
 
@@ -230,11 +250,15 @@ def test_keyboard_arrows_and_type_ahead(qtbot, sidebar: LibrarySidebar) -> None:
 
 
 def test_selection_stays_on_its_album_across_live_updates(
-    qtbot, sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    qtbot,
+    sidebar: LibrarySidebar,
+    db: Database,
+    follower: ChangeFollower,
+    held: dict[int, TrackRow],
 ) -> None:
     add_track(db, "/music/m/1.flac", artist="Mogwai", album="Young Team")
     add_track(db, "/music/m/2.flac", artist="Mogwai", album="Rock Action")
-    _load(sidebar, follower)
+    _load(sidebar, follower, held)
     scope = Scope("Mogwai", "Young Team")
     sidebar.select_scope(scope)
     assert sidebar.scope() == scope
@@ -244,7 +268,7 @@ def test_selection_stays_on_its_album_across_live_updates(
     add_track(db, "/music/m/3.flac", artist="Mogwai", album="Come On Die Young")
     add_track(db, "/music/m/4.flac", artist="Mogwai", album="Young Team")
     with qtbot.assertNotEmitted(sidebar.scopeChanged):
-        _follow(sidebar, follower)
+        _follow(sidebar, follower, held)
 
     assert sidebar.scope() == scope
     assert _selected_text(sidebar) == "Young Team (2)"
@@ -257,18 +281,22 @@ def test_selection_stays_on_its_album_across_live_updates(
 
 
 def test_falls_back_to_all_when_the_selected_artist_vanishes(
-    qtbot, sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    qtbot,
+    sidebar: LibrarySidebar,
+    db: Database,
+    follower: ChangeFollower,
+    held: dict[int, TrackRow],
 ) -> None:
     gone = add_track(db, "/music/s/1.flac", artist="Slowdive", album="Souvlaki")
     add_track(db, "/music/a/1.flac", artist="Aurora", album="Dawn")
-    _load(sidebar, follower)
+    _load(sidebar, follower, held)
     sidebar.select_scope(Scope("Slowdive"))
     assert _selected_text(sidebar) == "Slowdive (1)"
 
     mark_missing(db, gone, GONE)
     forget_missing(db, [gone])
     with qtbot.waitSignal(sidebar.scopeChanged) as emitted:
-        _follow(sidebar, follower)
+        _follow(sidebar, follower, held)
 
     assert emitted.args == [None]
     assert sidebar.scope() is None
@@ -277,16 +305,20 @@ def test_falls_back_to_all_when_the_selected_artist_vanishes(
 
 
 def test_retagged_album_vanishing_falls_back_to_all(
-    qtbot, sidebar: LibrarySidebar, db: Database, follower: ChangeFollower
+    qtbot,
+    sidebar: LibrarySidebar,
+    db: Database,
+    follower: ChangeFollower,
+    held: dict[int, TrackRow],
 ) -> None:
     track = add_track(db, "/music/a/1.flac", artist="Aurora", album="Dawn (Demo)")
-    _load(sidebar, follower)
+    _load(sidebar, follower, held)
     sidebar.select_scope(Scope("Aurora", "Dawn (Demo)"))
 
     with db.write() as session:
         session.execute(update(Track).where(Track.id == track).values(album="Dawn"))
     with qtbot.waitSignal(sidebar.scopeChanged) as emitted:
-        _follow(sidebar, follower)
+        _follow(sidebar, follower, held)
 
     assert emitted.args == [None]
     assert _texts(sidebar, _item(sidebar, Scope("Aurora"))) == ["Dawn (1)"]
@@ -329,8 +361,16 @@ def test_index_reports_the_albums_a_batch_changed() -> None:
     index = ArtistIndex()
     index.set_rows([_row(1, "Aurora", "Dawn"), _row(2, "Aurora", "Dusk")])
     # A status change that moves no count changes nothing.
-    assert index.apply_changes([_row(1, "Aurora", "Dawn", status="PENDING")], []) == set()
-    changed = index.apply_changes([_row(2, "Aurora", "Dawn"), _row(3, "", "")], [1])
+    assert (
+        index.apply_changes(
+            [_row(1, "Aurora", "Dawn", status="PENDING")], [_row(1, "Aurora", "Dawn")]
+        )
+        == set()
+    )
+    changed = index.apply_changes(
+        [_row(2, "Aurora", "Dawn"), _row(3, "", "")],
+        [_row(2, "Aurora", "Dusk"), _row(1, "Aurora", "Dawn", status="PENDING")],
+    )
     assert changed == {("Aurora", "Dawn"), ("Aurora", "Dusk"), ("", "")}
     assert Scope("Aurora", "Dusk") not in index
     assert index.artist_tally("Aurora") == Tally(tracks=1)

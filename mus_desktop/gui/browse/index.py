@@ -76,49 +76,47 @@ def _entry(row: TrackRow) -> tuple[str, str, int]:
 class ArtistIndex:
     """Track counts per artist and per album, changed a batch at a time.
 
-    Each track is remembered by id as (artist, album, state), so a change
-    batch costs its own size: an update that moves no count (most of them:
-    a status going from pending to complete) changes nothing here.
+    A batch comes with the rows as they were (`before`), so the index keeps
+    nothing per track (a dict of a million entries took ~110 MB) and a batch
+    costs its own size: an update that moves no count (most of them: a status
+    going from pending to complete) changes nothing here.
     """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[str, str, int]] = {}
         self._artists: dict[str, Tally] = {}
         self._albums: dict[str, dict[str, Tally]] = {}
         self.total = Tally()
 
     def set_rows(self, rows: Iterable[TrackRow]) -> None:
         """Count every row anew (the initial load)."""
-        self._entries = {row.id: _entry(row) for row in rows}
         self._artists = {}
         self._albums = {}
         self.total = Tally()
-        for entry in self._entries.values():
-            self._count(entry, +1)
+        for row in rows:
+            self._count(_entry(row), +1)
 
-    def apply_changes(self, rows: Sequence[TrackRow], removed_ids: Sequence[int]) -> set[Key]:
-        """Take rows inserted or updated, and ids deleted, since the last call.
+    def apply_changes(self, rows: Sequence[TrackRow], before: Sequence[TrackRow]) -> set[Key]:
+        """Take rows inserted or updated (as they are now), with the rows of the
+        tracks updated or deleted as they were counted (`before`).
 
         Returns the albums whose counts changed, appeared or went (their
         artists' counts changed with them).
         """
         changed: set[Key] = set()
-        for track_id in removed_ids:
-            gone = self._entries.pop(track_id, None)
-            if gone is not None:
-                self._count(gone, -1)
-                changed.add(gone[:2])
+        was = {row.id: _entry(row) for row in before}
         for row in rows:
             entry = _entry(row)
-            old = self._entries.get(row.id)
+            old = was.pop(row.id, None)
             if old == entry:
                 continue
             if old is not None:
                 self._count(old, -1)
                 changed.add(old[:2])
-            self._entries[row.id] = entry
             self._count(entry, +1)
             changed.add(entry[:2])
+        for gone in was.values():
+            self._count(gone, -1)
+            changed.add(gone[:2])
         return changed
 
     def _count(self, entry: tuple[str, str, int], step: int) -> None:

@@ -170,8 +170,8 @@ class BrowseModel(QAbstractItemModel):
         self._relist()
         self.endResetModel()
 
-    def apply_changes(self, rows: Sequence[TrackRow], removed_ids: Sequence[int]) -> None:
-        changed = self.counts.apply_changes(rows, removed_ids)
+    def apply_changes(self, rows: Sequence[TrackRow], before: Sequence[TrackRow]) -> None:
+        changed = self.counts.apply_changes(rows, before)
         if not changed:
             return
         every = self.createIndex(0, 0, _TOP)
@@ -343,10 +343,11 @@ class LibrarySidebar(QWidget):
         with self._keeping_scope():
             self.model.set_rows(rows)
 
-    def apply_changes(self, rows: Sequence[TrackRow], removed_ids: Sequence[int]) -> None:
-        """Rows inserted or updated, and ids deleted, as the table gets them."""
+    def apply_changes(self, rows: Sequence[TrackRow], before: Sequence[TrackRow]) -> None:
+        """Rows inserted or updated, with the rows of the tracks updated or deleted
+        as they were before (`ArtistIndex.apply_changes`)."""
         with self._keeping_scope():
-            self.model.apply_changes(rows, removed_ids)
+            self.model.apply_changes(rows, before)
 
     @contextmanager
     def _keeping_scope(self) -> Iterator[None]:
