@@ -384,3 +384,63 @@ def test_the_duplicates_view_says_which_kind_each_copy_is(
     assert model.counts().duplicates == 5
     positions = sorted(model.position_of(i) for i in (original, copy, retagged))
     assert positions == list(range(positions[0], positions[0] + 3))  # one group, together
+
+
+def test_a_column_sorted_again_after_live_changes_puts_changed_rows_in_place(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """The sorted order is kept between sorts; rows retitled, added and deleted
+    meanwhile are put back in place (few) or the column is sorted anew (many)."""
+    ids = {n: add_track(db, f"/m/{n}.flac", title=f"Track {n}") for n in (1, 2, 10, 20)}
+    model = _model(follower)
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == ["Track 1", "Track 2", "Track 10", "Track 20"]
+
+    with db.write() as session:
+        session.get(Track, ids[1]).title = "Track 15"
+        session.delete(session.get(Track, ids[20]))
+    add_track(db, "/m/3.flac", title="track 3")
+    add_track(db, "/m/none.flac", title="")  # the file name: never blank
+    _follow(model, follower)
+    model.sort(Column.NUMBER, Qt.SortOrder.AscendingOrder)
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert _column(model, Column.TITLE) == [
+        "none.flac",
+        "Track 2",
+        "track 3",
+        "Track 10",
+        "Track 15",
+    ]
+    model.sort(Column.TITLE, Qt.SortOrder.DescendingOrder)
+    assert _column(model, Column.TITLE) == [
+        "Track 15",
+        "Track 10",
+        "track 3",
+        "Track 2",
+        "none.flac",
+    ]
+
+
+def test_the_load_in_parts_fills_the_table_then_orders_it_and_finds_duplicates(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """Parts are shown as they come; once the last is in, the sort covers every row
+    and a copy read in a later part than its original makes both duplicates."""
+    add_track(db, "/m/b.flac", title="B", content_hash="same")
+    for n in range(5):
+        add_track(db, f"/m/{n}.flac", title=f"Song {n}", content_hash=f"other {n}")
+    add_track(db, "/m/a.flac", title="A", content_hash="same")
+    model = TrackTableModel(QApplication.palette())
+    model.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    model.set_filter(StatusFilter.DUPLICATES, "")
+
+    parts = list(follower.load_parts(part_rows=3))
+    assert [len(part) for part in parts] == [3, 3, 1]
+    for part in parts:
+        model.add_loaded(part)
+    model.finish_loading()
+
+    assert _column(model, Column.TITLE) == ["A", "B"]
+    assert model.counts().duplicates == 2
+    model.set_filter(StatusFilter.ALL, "")
+    assert _column(model, Column.TITLE)[:3] == ["A", "B", "Song 0"]

@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -161,10 +162,12 @@ class _SortedColumn:
 
     def __init__(self, key: SortKey, rows: dict[int, TrackRow]) -> None:
         self.key = key
-        keys = {track_id: key(row) for track_id, row in rows.items()}
-        self.blank = [track_id for track_id, value in keys.items() if value is None]
-        self.order = [track_id for track_id, value in keys.items() if value is not None]
-        self.order.sort(key=keys.__getitem__)
+        ids = list(rows)
+        keys = [key(row) for row in rows.values()]
+        keyed = [at for at, value in enumerate(keys) if value is not None]
+        keyed.sort(key=keys.__getitem__)
+        self.order = [ids[at] for at in keyed]
+        self.blank = [ids[at] for at, value in enumerate(keys) if value is None]
         self.stale: set[int] = set()
 
     def repair(self, rows: dict[int, TrackRow]) -> bool:
@@ -303,10 +306,12 @@ class TrackTableModel(QAbstractTableModel):
         persistent = self.persistentIndexList()
         kept = [(self._visible[index.row()], index.column()) for index in persistent]
         self._sort_ids(self._visible)
-        self._rebuild_positions()
-        self.changePersistentIndexList(
-            persistent, [self.index(self._pos[track_id], col) for track_id, col in kept]
-        )
+        self._pos_dirty = True
+        if persistent:
+            self._ensure_positions()
+            self.changePersistentIndexList(
+                persistent, [self.index(self._pos[track_id], col) for track_id, col in kept]
+            )
         self.layoutChanged.emit()
 
     # -- what the window asks ------------------------------------------------
@@ -617,13 +622,13 @@ class TrackTableModel(QAbstractTableModel):
         few distinct artists and albums are matched once per search, titles and
         paths are case-folded as they are tested."""
         rows = self._rows
-        artists = {row.artist for row in rows.values()}
-        albums = {row.album for row in rows.values()}
+        every_name = set(map(attrgetter("artist"), rows.values()))
+        every_name.update(map(attrgetter("album"), rows.values()))
 
         def stage(word: str) -> Callable[[int], bool]:
-            names = {name for name in artists | albums if word in name.casefold()}
+            names = {name for name in every_name if word in name.casefold()}
 
-            def holds(track_id: int) -> bool:
+            def holds(track_id: int, rows: dict[int, TrackRow] = rows) -> bool:
                 row = rows[track_id]
                 return (
                     row.artist in names
@@ -641,10 +646,13 @@ class TrackTableModel(QAbstractTableModel):
         with the ids in `also` shown whether they match or not."""
         ids = list(self._rows)
         for stage in self._stages():
-            ids = [track_id for track_id in ids if stage(track_id) or track_id in also]
+            ids = list(filter(stage, ids))
+        if also:
+            shown = set(ids).union(also.intersection(self._rows))
+            ids = list(filter(shown.__contains__, self._rows))
         self._sort_ids(ids)
         self._visible = ids
-        self._rebuild_positions()
+        self._pos_dirty = True  # worked out when first asked: a selection to restore, a change
 
     def _sorted_column(self, column: Column) -> _SortedColumn:
         """`column`'s order of every row, brought up to date."""
@@ -673,8 +681,8 @@ class TrackTableModel(QAbstractTableModel):
             ids[:] = [*order, *kept.blank]
             return
         shown = set(ids)
-        ids[:] = [track_id for track_id in order if track_id in shown]
-        ids.extend(track_id for track_id in kept.blank if track_id in shown)
+        ids[:] = filter(shown.__contains__, order)
+        ids.extend(filter(shown.__contains__, kept.blank))
 
     def _sort_duplicates(self, ids: list[int]) -> None:
         """The copies of one content next to each other, each group in path order;
