@@ -545,8 +545,9 @@ class MainWindow(QMainWindow):
         self.model.add_loaded(rows)
         self.sidebar.apply_changes(rows, [])
 
-    @Slot()
-    def _on_loaded(self) -> None:
+    @Slot(object)
+    def _on_loaded(self, rows: list[TrackRow]) -> None:
+        self._on_loaded_part(rows)
         self.model.finish_loading()
         self._loaded = True
         self._apply_filter()
