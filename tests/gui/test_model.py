@@ -444,3 +444,22 @@ def test_the_load_in_parts_fills_the_table_then_orders_it_and_finds_duplicates(
     assert model.counts().duplicates == 2
     model.set_filter(StatusFilter.ALL, "")
     assert _column(model, Column.TITLE)[:3] == ["A", "B", "Song 0"]
+
+
+def test_search_words_each_found_in_title_artist_album_or_path_case_folded(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    add_track(db, "/m/Aurora/Dawn/01 Intro.flac", title="Intro", artist="Aurora", album="Dawn")
+    add_track(db, "/m/x/Straße.flac", title="Straße", artist="Kraftwerk", album="Autobahn")
+    add_track(db, "/m/y/2012 Live/07.flac", title="Song", artist="Band", album="Live")
+    model = _model(follower)
+
+    def found(text: str) -> list[str]:
+        model.set_filter(StatusFilter.ALL, text)
+        return sorted(_column(model, Column.TITLE))
+
+    assert found("aurora DAWN") == ["Intro"]  # artist and album, any case
+    assert found("STRASSE") == ["Straße"]  # full case folding: ß is ss
+    assert found("2012") == ["Song"]  # digits in the path
+    assert found("07 live") == ["Song"]
+    assert found("aurora 07") == []
