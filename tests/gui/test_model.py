@@ -463,3 +463,13 @@ def test_search_words_each_found_in_title_artist_album_or_path_case_folded(
     assert found("2012") == ["Song"]  # digits in the path
     assert found("07 live") == ["Song"]
     assert found("aurora 07") == []
+
+
+def test_positions_of_ids_far_past_the_count_fall_back_to_a_dict() -> None:
+    """Ids come from a file: one in the billions must not size an array."""
+    from mus_desktop.gui.table.model import Positions
+
+    sparse = Positions([7, 3, 2**40])
+    assert [sparse.get(i) for i in (7, 3, 2**40, 5, -1)] == [0, 1, 2, None, None]
+    dense = Positions([4, 1])
+    assert [dense.get(i) for i in (4, 1, 0, 99, -3)] == [0, 1, None, None, None]
