@@ -2,9 +2,15 @@
 
 Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 5),
 BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
-BENCH_ONLY (comma-separated module names: library_ops, queue_overhead, hashing, window,
-watch_libraries, watching); watching: BENCH_WATCH_TRACKS (default 20000), and both
-watching modules BENCH_WATCH_IDLE_SECONDS (default 60).
+BENCH_ONLY (comma-separated module names: library_ops, floor, queue_overhead, hashing,
+window, watch_libraries, watching, scale); watching: BENCH_WATCH_TRACKS (default 20000), and
+both watching modules BENCH_WATCH_IDLE_SECONDS (default 60).
+
+Scale rows run only when BENCH_SCALE is set: comma-separated library sizes in tracks (e.g.
+`BENCH_SCALE=20000,100000`), each a library of small generated tracks made once under
+bench-results/scale-<size>; BENCH_SCALE_RUNS (runs per size, default 1) and
+BENCH_BEETS_BUDGET_S (beets' import is killed past it and the row says how far it got;
+default 720, which a 20,000-track import fits).
 """
 
 from __future__ import annotations
@@ -17,16 +23,27 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import hashing, library_ops, queue_overhead, watch_libraries, watching, window
+from benchmarks import (
+    floor,
+    hashing,
+    library_ops,
+    queue_overhead,
+    scale,
+    watch_libraries,
+    watching,
+    window,
+)
 from benchmarks.common import REPO, Context, Row, ensure_library, env_int, machine
 
 MODULES = {
     "library_ops": library_ops,
+    "floor": floor,
     "queue_overhead": queue_overhead,
     "hashing": hashing,
     "window": window,
     "watch_libraries": watch_libraries,
     "watching": watching,
+    "scale": scale,
 }
 
 
@@ -71,7 +88,12 @@ def main() -> int:
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "settings": {"tracks": ctx.tracks, "runs": ctx.runs, "pad_kb": ctx.pad_kb},
+        "settings": {
+            "tracks": ctx.tracks,
+            "runs": ctx.runs,
+            "pad_kb": ctx.pad_kb,
+            "scale": scale.sizes(),
+        },
         "seconds": round(time.perf_counter() - started, 1),
         "rows": [row.as_json() for row in rows],
     }

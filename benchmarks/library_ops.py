@@ -32,15 +32,19 @@ from benchmarks.common import (
     Context,
     Row,
     audio_files,
+    fmt_mb,
     fmt_s,
     median,
+    move_back,
+    move_quarter,
+    mus_bin,
     mus_env,
+    read_every_file,
     scratch,
     timed_run,
 )
 from benchmarks.procwatch import run_watched
 
-MOVED_FOLDER = "Moved Albums"
 SCAN_REPEATS = 5
 
 
@@ -63,10 +67,6 @@ class Figures:
     peaks: list[dict[str, int]] = field(default_factory=list)
 
 
-def _mus(ctx: Context) -> str:
-    return str(ctx.bin_dir / "mus")
-
-
 def _final_offset(db_path: Path, started: datetime) -> float:
     """Seconds from `started` to the last track's last status write (its `updated_at`)."""
     with sqlite3.connect(db_path) as connection:
@@ -80,7 +80,7 @@ def _final_offset(db_path: Path, started: datetime) -> float:
 
 def _mus_import(ctx: Context, env: dict[str, str], figures: Figures) -> None:
     started = datetime.now(UTC)
-    elapsed, peaks = run_watched([_mus(ctx), "import", str(ctx.library), "--wait"], env)
+    elapsed, peaks = run_watched([mus_bin(ctx), "import", str(ctx.library), "--wait"], env)
     figures.mus_import_exit.append(elapsed)
     figures.mus_import_final.append(_final_offset(Path(env["MUS_DB"]), started))
     figures.peaks.append(peaks.rss)
@@ -116,33 +116,6 @@ def _startup(ctx: Context, env: dict[str, str]) -> float:
     return timed_run([str(ctx.python), "-c", code], env)
 
 
-def _album_folders(root: Path) -> list[Path]:
-    return sorted(
-        album
-        for artist in root.iterdir()
-        if artist.is_dir() and artist.name != MOVED_FOLDER
-        for album in artist.iterdir()
-        if album.is_dir()
-    )
-
-
-def _move_quarter(root: Path) -> list[tuple[Path, Path]]:
-    moves = []
-    for album in _album_folders(root)[::4]:
-        target = root / MOVED_FOLDER / album.parent.name / album.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(album, target)
-        moves.append((album, target))
-    return moves
-
-
-def _move_back(root: Path, moves: list[tuple[Path, Path]]) -> None:
-    for album, target in moves:
-        os.rename(target, album)
-    for folder, _dirs, _files in os.walk(root / MOVED_FOLDER, topdown=False):
-        os.rmdir(folder)
-
-
 def _mus_tracks(db_path: Path) -> dict[int, tuple[str, bool]]:
     with sqlite3.connect(db_path) as connection:
         rows = connection.execute("SELECT id, path, missing_since IS NOT NULL FROM track")
@@ -170,13 +143,13 @@ def _move_test(
     db_path = Path(env["MUS_DB"])
     before = _mus_tracks(db_path)
     beets_before = beets.item_count(beets_home)
-    moves = _move_quarter(ctx.library)
+    moves = move_quarter(ctx.library)
     try:
         moved_prefixes = tuple(str(target) + os.sep for _album, target in moves)
         timings = {}
         for tool in order:
             if tool == "mus":
-                timings[tool] = timed_run([_mus(ctx), "import", str(ctx.library)], env)
+                timings[tool] = timed_run([mus_bin(ctx), "import", str(ctx.library)], env)
             else:
                 timings[tool] = beets.update(ctx, beets_env)
         after = _mus_tracks(db_path)
@@ -197,7 +170,7 @@ def _move_test(
             "beets_items_after": beets.item_count(beets_home),
         }
     finally:
-        _move_back(ctx.library, moves)
+        move_back(ctx.library, moves)
     return timings["mus"], timings["beets"], result
 
 
@@ -215,7 +188,9 @@ def _one_run(ctx: Context, index: int, figures: Figures) -> None:
                 figures.beets_import.append(beets.import_library(ctx, beets_env))
         for tool in order:
             if tool == "mus":
-                figures.mus_rescan.append(timed_run([_mus(ctx), "import", str(ctx.library)], env))
+                figures.mus_rescan.append(
+                    timed_run([mus_bin(ctx), "import", str(ctx.library)], env)
+                )
             else:
                 figures.beets_zero_mtimes.append(beets.zero_mtimes(beets_home))
                 figures.beets_update.append(beets.update(ctx, beets_env))
@@ -249,10 +224,6 @@ def _ratio_row(
     )
 
 
-def _mb(value: int) -> str:
-    return f"{value / 2**20:.0f} MB"
-
-
 def _memory_rows(peaks: list[dict[str, int]]) -> list[Row]:
     kinds = {kind for run in peaks for kind in run}
     rows = []
@@ -265,29 +236,15 @@ def _memory_rows(peaks: list[dict[str, int]]) -> list[Row]:
     for kind, label in labels.items():
         if kind in kinds:
             values = [run.get(kind, 0) for run in peaks]
-            rows.append(Row("Memory", label, _mb(max(values)), data={f"{kind}_rss_bytes": values}))
+            rows.append(
+                Row("Memory", label, fmt_mb(max(values)), data={f"{kind}_rss_bytes": values})
+            )
     return rows
-
-
-def _read_every_file(root: Path) -> None:
-    """Read the library once before the first timed run.
-
-    On this VM, memory left alone for a minute is slow to touch again (the
-    host reclaims it), page cache included: whichever tool ran first after a
-    pause paid ~0.5 s for it (mus measured 1.7 s after 45 s idle, 1.25 s
-    next), even with every page resident. Reading the files once puts that
-    cost here, outside both tools' figures.
-    """
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            with open(Path(folder, name), "rb", buffering=0) as file:
-                while file.read(1 << 20):
-                    pass
 
 
 def run(ctx: Context) -> list[Row]:
     figures = Figures()
-    _read_every_file(ctx.library)
+    read_every_file(ctx.library)
     for index in range(ctx.runs):
         _one_run(ctx, index, figures)
     final, exit_, beets_import = (
