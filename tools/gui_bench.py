@@ -106,8 +106,7 @@ def writer(db_path: str, seconds: float, seed: int) -> int:
     return 0
 
 
-def measure(tracks: int, seconds: float, writers: int) -> dict[str, object]:
-    temp = Path(tempfile.mkdtemp(prefix="mus-guibench-"))
+def measure(tracks: int, seconds: float, writers: int, temp: Path) -> dict[str, object]:
     os.environ.update(
         MUS_DB=str(temp / "library.db"),
         MUS_CACHE_DIR=str(temp / "cache"),
@@ -263,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.writer:
         db_path, seconds, seed = args.writer
         return writer(db_path, float(seconds), int(seed))
-    print(json.dumps(measure(args.tracks, args.seconds, args.writers), indent=2))
+    with tempfile.TemporaryDirectory(prefix="mus-guibench-") as temp:  # 600 MB at 1M tracks
+        figures = measure(args.tracks, args.seconds, args.writers, Path(temp))
+    print(json.dumps(figures, indent=2))
     return 0
 
 
