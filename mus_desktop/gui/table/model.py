@@ -377,6 +377,9 @@ class TrackTableModel(QAbstractTableModel):
 
     def positions_of(self, track_ids: Iterable[int]) -> list[int | None]:
         """The positions of these tracks (None for one not shown), in their order."""
+        track_ids = list(track_ids)
+        if not track_ids:  # no need to work out every position (~0.4 s at a million rows)
+            return []
         self._ensure_positions()
         return list(map(self._pos.get, track_ids))
 
