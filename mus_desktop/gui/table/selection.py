@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import compress, repeat
+from operator import is_
 from typing import overload
 
 from PySide6.QtCore import (
@@ -153,8 +155,11 @@ class SelectionKeeper(QObject):
 
     def select_ids(self, ids: Iterable[int], current: int | None) -> None:
         """Select the shown ones of `ids`, with `current` the current row if shown."""
+        self._select_positions(self._model.positions_of(ids), current)
+
+    def _select_positions(self, where: list[int | None], current: int | None) -> None:
         model = self._model
-        positions = [p for p in model.positions_of(ids) if p is not None]
+        positions = [p for p in where if p is not None]
         selection = QItemSelection()
         last_column = model.columnCount() - 1
         for first, last in runs(positions):
@@ -185,14 +190,14 @@ class SelectionKeeper(QObject):
         kept, self._kept = self._kept, []
         model = self._model
         where = model.positions_of(kept)
-        self._hidden = [track_id for track_id, p in zip(kept, where, strict=True) if p is None]
+        self._hidden = list(compress(kept, map(is_, where, repeat(None))))
         current = self._current
         shown = current is not None and model.position_of(current) is not None
         self._hidden_current = None if shown else current
         self._restoring = True
         try:
             if kept or current is not None:
-                self.select_ids(kept, current)
+                self._select_positions(where, current)
         finally:
             self._restoring = False
         self.restored.emit()
