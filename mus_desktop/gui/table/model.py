@@ -453,7 +453,7 @@ class TrackTableModel(QAbstractTableModel):
         self._alone = {}
         self._groups = {}
         self._duplicates = 0
-        self._take(rows)
+        self._take(rows if isinstance(rows, Sequence) else list(rows))
         self._refilter()
         self.endResetModel()
         self.countsChanged.emit()
@@ -463,8 +463,9 @@ class TrackTableModel(QAbstractTableModel):
         the end, so the first part shows while the rest is read. `finish_loading`
         puts them in order."""
         self._take(rows)
-        matches = self._matcher()
-        shown = [row.id for row in rows if matches(row)]
+        shown = [row.id for row in rows]
+        for stage in self._stages():
+            shown = stage(shown)
         if shown:
             start = len(self._visible)
             self.beginInsertRows(QModelIndex(), start, start + len(shown) - 1)
@@ -563,7 +564,7 @@ class TrackTableModel(QAbstractTableModel):
 
     # -- internals -----------------------------------------------------------
 
-    def _take(self, rows: Iterable[TrackRow]) -> None:
+    def _take(self, rows: Sequence[TrackRow]) -> None:
         """Add rows not held yet (a load)."""
         by_kind = self._by_kind
         for row in rows:
