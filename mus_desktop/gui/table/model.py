@@ -12,7 +12,6 @@ stops matching is removed.
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,16 +41,14 @@ from mus_desktop.gui.status import (
     row_colours,
     status_icon,
 )
-from mus_desktop.gui.table.sorting import album_order, artist_of, natural_key
+from mus_desktop.gui.table.orders import ColumnKeys, SortedColumn, SortKey
+from mus_desktop.gui.table.sorting import album_order, album_order_keys, artist_of, natural_key
 from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackRow
 
 # Beyond this many rows entering or leaving the filter at once, one reset is
 # cheaper than that many insert/remove signals.
 _RESET_THRESHOLD = 2000
-# Beyond this many rows changed since a column was last sorted, sorting it anew
-# is cheaper than putting each back in place (~20 keys worked out per row).
-_REPAIR_LIMIT = 5000
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -117,7 +114,6 @@ def _album_key(row: TrackRow) -> tuple[Any, ...] | None:
     return (_name_key(row.album), *album_order(row))
 
 
-SortKey = Callable[[TrackRow], Any]
 Stage = Callable[[list[int]], list[int]]
 """A part of the filter: the ids of a list that pass it, in their order."""
 
@@ -133,6 +129,14 @@ SORT_KEYS: dict[Column, SortKey] = {
     Column.PATH: lambda row: _text_key(row.path),
     Column.ERROR: lambda row: _text_key(row.error),
 }
+EVERY_KEY = {  # every row's key at once, for a sort from nothing (see `ColumnKeys`)
+    Column.ARTIST: partial(album_order_keys, by_artist=True),
+    Column.ALBUM: partial(album_order_keys, by_artist=False),
+}
+
+
+def _column_keys(column: Column) -> ColumnKeys:
+    return ColumnKeys(SORT_KEYS[column], EVERY_KEY.get(column))
 
 
 @dataclass(frozen=True)
@@ -156,51 +160,6 @@ def _group_key(row: TrackRow) -> int | None:
     if row.missing_since is not None:
         return None
     return row.recording_key if row.recording_key is not None else row.content_key
-
-
-class _SortedColumn:
-    """One column's ascending order of every row, kept between sorts.
-
-    Working out a column's keys is most of a sort's cost (a million natural-order
-    titles: ~1.2 s of 1.7 s); keeping the keys would cost ~100 MB a column. This
-    keeps the order (8 bytes a row) and the ids changed since, which the next
-    sort puts back in place one by one when they are few, and re-sorts when not.
-    """
-
-    __slots__ = ("blank", "key", "order", "stale")
-
-    def __init__(self, key: SortKey, rows: dict[int, TrackRow]) -> None:
-        self.key = key
-        ids = list(rows)
-        keys = [key(row) for row in rows.values()]
-        keyed = [at for at, value in enumerate(keys) if value is not None]
-        keyed.sort(key=keys.__getitem__)
-        self.order = [ids[at] for at in keyed]
-        self.blank = [ids[at] for at, value in enumerate(keys) if value is None]
-        self.stale: set[int] = set()
-
-    def repair(self, rows: dict[int, TrackRow]) -> bool:
-        """Put the stale ids back in place; False when there are too many to do so."""
-        if not self.stale:
-            return True
-        if len(self.stale) > _REPAIR_LIMIT:
-            return False
-        stale = self.stale
-        self.order = [track_id for track_id in self.order if track_id not in stale]
-        self.blank = [track_id for track_id in self.blank if track_id not in stale]
-        key = self.key
-        for track_id in sorted(stale):
-            row = rows.get(track_id)
-            if row is None:
-                continue
-            wanted = key(row)
-            if wanted is None:
-                self.blank.append(track_id)
-                continue
-            at = bisect_right(self.order, wanted, key=lambda other: key(rows[other]))
-            self.order.insert(at, track_id)
-        self.stale = set()
-        return True
 
 
 class Positions:
@@ -262,7 +221,7 @@ class TrackTableModel(QAbstractTableModel):
         """Group key → the ids of two or more present tracks sharing it: duplicates.
         (A set per track would cost ~270 MB at a million tracks.)"""
         self._duplicates = 0
-        self._sorted: dict[Column, _SortedColumn] = {}
+        self._sorted: dict[Column, SortedColumn] = {}
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
         self._scope: Scope | None = None
@@ -708,11 +667,12 @@ class TrackTableModel(QAbstractTableModel):
         self._visible = ids
         self._pos_dirty = True  # worked out when first asked: a selection to restore, a change
 
-    def _sorted_column(self, column: Column) -> _SortedColumn:
+    def _sorted_column(self, column: Column) -> SortedColumn:
         """`column`'s order of every row, brought up to date."""
         kept = self._sorted.get(column)
         if kept is None or not kept.repair(self._rows):
-            kept = self._sorted[column] = _SortedColumn(SORT_KEYS[column], self._rows)
+            rows = list(self._rows.values())
+            kept = self._sorted[column] = SortedColumn(_column_keys(column), rows)
         return kept
 
     def _effective_sort(self) -> tuple[Column | None, bool]:

@@ -5,6 +5,9 @@ sidebar share these keys."""
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from mus_desktop.library.rows import TrackRow
@@ -39,10 +42,67 @@ def artist_of(row: TrackRow) -> str:
     return row.album_artist or row.artist
 
 
+_NO_NUMBER = 1 << 30
+"""Where a track without a number goes among its album's numbers: last."""
+
+
 def album_order(row: TrackRow) -> tuple[Any, ...]:
     """Within an album: disc, track, then title (a track without a number last)."""
     return (
         row.disc_number or 0,
-        row.track_number if row.track_number is not None else 1 << 30,
+        row.track_number if row.track_number is not None else _NO_NUMBER,
         natural_key(row.title),
     )
+
+
+def album_order_keys(rows: Sequence[TrackRow], by_artist: bool) -> list[int | None]:
+    """Every row's place by (artist if `by_artist`), album, then `album_order`, as
+    ints that sort exactly as those tuples do; None for a row without the album
+    (or artist) it is listed by.
+
+    Faster than a tuple per row (a million rows: ~1 s rather than ~2.8 s, and
+    36 bytes a key rather than ~170): names become their rank among the
+    distinct names, and titles, the last resort, are worked out only for rows
+    that tie on everything before them."""
+    albums = list(map(attrgetter("album"), rows))
+    listed_by = albums
+    keys, span = _ranks(albums)
+    if by_artist:
+        listed_by = [
+            album_artist or artist
+            for album_artist, artist in zip(
+                map(attrgetter("album_artist"), rows), map(attrgetter("artist"), rows), strict=True
+            )
+        ]
+        artist_ranks, _ = _ranks(listed_by)
+        keys = [artist * span + album for artist, album in zip(artist_ranks, keys, strict=True)]
+    for values in (
+        [disc or 0 for disc in map(attrgetter("disc_number"), rows)],
+        [_NO_NUMBER if n is None else n for n in map(attrgetter("track_number"), rows)],
+    ):
+        low = min(values, default=0)
+        span = max(values, default=0) - low + 1
+        keys = [key * span + value - low for key, value in zip(keys, values, strict=True)]
+    shown: list[int | None] = [
+        key if name else None for name, key in zip(listed_by, keys, strict=True)
+    ]
+    counts = Counter(shown)
+    tied = [at for at, key in enumerate(shown) if key is not None and counts[key] > 1]
+    if tied:
+        title_ranks, span = _ranks([rows[at].title for at in tied])
+        shown = [None if key is None else key * span for key in shown]
+        for at, rank in zip(tied, title_ranks, strict=True):
+            shown[at] += rank  # type: ignore[operator]  # tied keys are never None
+    return shown
+
+
+def _ranks(names: list[str]) -> tuple[list[int], int]:
+    """Each name's place among the distinct names in natural order (names with the
+    same natural key share one), and how many places there are."""
+    rank_of: dict[str, int] = {}
+    rank, previous = -1, None
+    for key, name in sorted((natural_key(name), name) for name in set(names)):
+        if key != previous:
+            rank, previous = rank + 1, key
+        rank_of[name] = rank
+    return list(map(rank_of.__getitem__, names)), rank + 1
