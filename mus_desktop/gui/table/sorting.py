@@ -60,20 +60,15 @@ def album_order_keys(rows: Sequence[TrackRow], by_artist: bool) -> list[int | No
     ints that sort exactly as those tuples do; None for a row without the album
     (or artist) it is listed by.
 
-    Faster than a tuple per row (a million rows: ~1 s rather than ~2.8 s, and
-    36 bytes a key rather than ~170): names become their rank among the
-    distinct names, and titles, the last resort, are worked out only for rows
-    that tie on everything before them."""
+    Quicker than a tuple per row (a million rows, the whole sort by artist:
+    1.8 s rather than 2.9 s; 36 bytes a key rather than ~170): names become
+    their rank among the distinct names, and titles, the last resort, are
+    worked out only for rows that tie on everything before them."""
     albums = list(map(attrgetter("album"), rows))
     listed_by = albums
     keys, span = _ranks(albums)
     if by_artist:
-        listed_by = [
-            album_artist or artist
-            for album_artist, artist in zip(
-                map(attrgetter("album_artist"), rows), map(attrgetter("artist"), rows), strict=True
-            )
-        ]
+        listed_by = list(map(artist_of, rows))
         artist_ranks, _ = _ranks(listed_by)
         keys = [artist * span + album for artist, album in zip(artist_ranks, keys, strict=True)]
     for values in (
@@ -83,17 +78,17 @@ def album_order_keys(rows: Sequence[TrackRow], by_artist: bool) -> list[int | No
         low = min(values, default=0)
         span = max(values, default=0) - low + 1
         keys = [key * span + value - low for key, value in zip(keys, values, strict=True)]
-    shown: list[int | None] = [
+    placed: list[int | None] = [
         key if name else None for name, key in zip(listed_by, keys, strict=True)
     ]
-    counts = Counter(shown)
-    tied = [at for at, key in enumerate(shown) if key is not None and counts[key] > 1]
+    counts = Counter(placed)
+    tied = [at for at, key in enumerate(placed) if key is not None and counts[key] > 1]
     if tied:
         title_ranks, span = _ranks([rows[at].title for at in tied])
-        shown = [None if key is None else key * span for key in shown]
+        placed = [None if key is None else key * span for key in placed]
         for at, rank in zip(tied, title_ranks, strict=True):
-            shown[at] += rank  # type: ignore[operator]  # tied keys are never None
-    return shown
+            placed[at] += rank  # type: ignore[operator]  # tied keys are never None
+    return placed
 
 
 def _ranks(names: list[str]) -> tuple[list[int], int]:
