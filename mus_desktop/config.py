@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
@@ -140,10 +141,21 @@ def _int_var(name: str, default: int, minimum: int, maximum: int) -> int:
     return default if raw is None else _whole_number(name, raw, minimum, maximum)
 
 
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+"""How a URL starts: taken as a path, `postgresql://…` made a folder named
+`postgresql:` holding a new, empty library."""
+
+
 def _path_var(name: str, default: Path) -> Path:
     raw = _env(name)
     if raw is None:
         return default
+    if name == "MUS_DB" and (url := _URL_SCHEME.match(raw)):
+        # Only the scheme is repeated: the rest of a URL may hold a password.
+        raise ConfigError(
+            f"MUS_DB holds a {url.group(1)}:// URL; it must be the path of the SQLite"
+            " library file (a database server is not supported)"
+        )
     path = Path(raw).expanduser()
     if name == "MUS_DB" and path.is_dir():
         raise ConfigError(f"MUS_DB={raw!r} is a folder; it must name the SQLite file")
