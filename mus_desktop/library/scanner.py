@@ -77,6 +77,11 @@ class ScanReport:
         return text
 
 
+INSERT_ROWS = 5000
+"""New tracks inserted this many at a time (in the scan's one transaction): the
+rows' parameters for 100,000 new files at once took ~200 MB of the scan's 320 MB."""
+
+
 def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
     now = utcnow()
     pending = pending_again()
@@ -92,7 +97,7 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
             "updated_at": now,
         }
 
-    if plan.inserts:
+    for start in range(0, len(plan.inserts), INSERT_ROWS):
         new_ids = session.scalars(
             insert(Track).returning(Track.id),
             [
@@ -101,7 +106,7 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
                     "processing_status": pending["processing_status"],
                     "added_at": now,
                 }
-                for found in plan.inserts
+                for found in plan.inserts[start : start + INSERT_ROWS]
             ],
         ).all()
         report.to_process.extend(new_ids)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.paths import display_path
+from mus_desktop.library import scanner
 from mus_desktop.library.scanner import scan
 from tools.audiogen import Manifest, Tags, make_library, make_track
 
@@ -66,6 +67,19 @@ def test_first_import_records_every_format(db: Database, library: Manifest) -> N
         st = os.stat(track.path)
         assert (track.device, track.inode, track.size) == (st.st_dev, st.st_ino, st.st_size)
         assert track.processing_status == PENDING
+
+
+def test_new_files_inserted_in_parts_are_each_recorded_once(
+    db: Database, library: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large first import inserts its rows a part at a time (memory); parts of 4
+    over 15 files: every file recorded once, every new id queued."""
+    monkeypatch.setattr(scanner, "INSERT_ROWS", 4)
+    report = scan(db, [library.root])
+    recorded = ids_by_path(db)
+    assert report.new == len(recorded) == 15
+    assert sorted(report.to_process) == sorted(recorded.values())
+    assert {display_path(path) for path in recorded} == {str(e.path) for e in library.entries}
 
 
 def test_unchanged_rescan_rewrites_no_row(db: Database, library: Manifest) -> None:
