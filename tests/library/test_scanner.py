@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from mus_desktop.library import scanner
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import ProcessingStatus, Track
 from mus_desktop.library.paths import display_path
-from mus_desktop.library import scanner
 from mus_desktop.library.scanner import scan
 from tools.audiogen import Manifest, Tags, make_library, make_track
 
