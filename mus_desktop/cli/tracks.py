@@ -33,7 +33,9 @@ COUNT_SHARE = 0.05
 with the count's own time. With 100,000 unfinished tracks a count takes ~30 ms;
 every 0.1 s that was a fifth of a core taken from the workers."""
 DISK_CHECK_QUIET_S = 1.0
+"""Quiet this long (nothing moved, nothing queued): ask whether jobs stopped on a full disk."""
 RECONCILE_QUIET_S = 10.0
+"""Quiet this long: queue again what the workers lost (see `reconcile`)."""
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
