@@ -61,6 +61,7 @@ class Origin:
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
+    """The SQLite library file (unused when `db_url` names a database server)."""
     cache_dir: Path
     redis_url: str | None
     workers: int
@@ -80,6 +81,8 @@ class Settings:
     watch_max_folders: int = 0
     """MUS_WATCH_MAX_FOLDERS: at most this many folders watched by events, all library
     folders together (0: as many as the kernel allows); past it, a folder is polled."""
+    db_url: str | None = None
+    """MUS_DB holding a `postgresql://` URL: the library lives on that server."""
     config_path: Path | None = None
     """The settings file read (it may not exist)."""
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
@@ -88,6 +91,20 @@ class Settings:
     @property
     def thumbnail_dir(self) -> Path:
         return self.cache_dir / "thumbnails"
+
+    @property
+    def database(self) -> Path | str:
+        """What `open_database` takes: the server's URL, else the SQLite file."""
+        return self.db_url or self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """The library database, fit to print: the file, or the URL without its password."""
+        if self.db_url is None:
+            return str(self.db_path)
+        from sqlalchemy import make_url
+
+        return make_url(self.db_url).render_as_string(hide_password=True)
 
 
 WATCH_MODES = ("auto", "events", "polling", "off")
@@ -142,20 +159,43 @@ def _int_var(name: str, default: int, minimum: int, maximum: int) -> int:
 
 
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-"""How a URL starts: taken as a path, `postgresql://…` made a folder named
+"""How a URL starts: taken as a path, `postgresql://…` once made a folder named
 `postgresql:` holding a new, empty library."""
+SERVER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+"""The URL schemes MUS_DB takes for a library on a database server."""
+
+
+def _server_url_var(name: str) -> str | None:
+    """MUS_DB's URL when it names a database server; a URL of any other kind is refused."""
+    raw = _env(name)
+    url = _URL_SCHEME.match(raw) if raw is not None else None
+    if raw is None or url is None:
+        return None
+    scheme = url.group(1).lower()
+    # Only the scheme is repeated: the rest of a URL may hold a password.
+    if scheme not in SERVER_SCHEMES:
+        raise ConfigError(
+            f"MUS_DB holds a {scheme}:// URL; it must be the path of a SQLite library file"
+            " or a postgresql:// URL"
+        )
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(raw.strip())
+    except ArgumentError:
+        raise ConfigError(f"MUS_DB holds a {scheme}:// URL that cannot be read") from None
+    if not parsed.database:
+        raise ConfigError(
+            f"MUS_DB holds a {scheme}:// URL without a database name (…/musdb at its end)"
+        )
+    return raw.strip()
 
 
 def _path_var(name: str, default: Path) -> Path:
     raw = _env(name)
     if raw is None:
         return default
-    if name == "MUS_DB" and (url := _URL_SCHEME.match(raw)):
-        # Only the scheme is repeated: the rest of a URL may hold a password.
-        raise ConfigError(
-            f"MUS_DB holds a {url.group(1)}:// URL; it must be the path of the SQLite"
-            " library file (a database server is not supported)"
-        )
     path = Path(raw).expanduser()
     if name == "MUS_DB" and path.is_dir():
         raise ConfigError(f"MUS_DB={raw!r} is a folder; it must name the SQLite file")
@@ -301,8 +341,10 @@ def load_settings() -> Settings:
     log_default = Path(platformdirs.user_log_dir(APP_NAME, APP_ORG))
     config_path = default_config_path()
     tuned, origins = _tuned(config_path)
+    db_url = _server_url_var("MUS_DB")
     return Settings(
-        db_path=_path_var("MUS_DB", data_dir / "library.db"),
+        db_path=data_dir / "library.db" if db_url else _path_var("MUS_DB", data_dir / "library.db"),
+        db_url=db_url,
         cache_dir=_path_var("MUS_CACHE_DIR", cache_default),
         redis_url=_redis_url_var(),
         workers=tuned.get("workers", os.cpu_count() or 2),

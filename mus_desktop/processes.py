@@ -39,8 +39,8 @@ def _prctl() -> Callable[..., int] | None:
     return ctypes.CDLL(None, use_errno=True).prctl
 
 
-def end_with_parent(parent_pid: int) -> None:
-    """Have this process get SIGTERM when its parent dies, as it would have if it
+def end_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
+    """Have this process get `signum` when its parent dies, as it would have if it
     died already (Linux; elsewhere only the second half holds).
 
     For a process forked by `parent_pid`, called first thing in the child:
@@ -49,6 +49,6 @@ def end_with_parent(parent_pid: int) -> None:
     """
     prctl = _prctl()
     if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
     if os.getppid() != parent_pid:
-        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signum)

@@ -128,7 +128,7 @@ def _known_failure(exc: Exception, settings: Settings | None) -> tuple[str, int]
     so the types are looked up in `sys.modules` and the command that never
     touched the broker does not import its client to find out.
     """
-    database = settings.db_path if settings else "the library database"
+    database = settings.database_label if settings else "the library database"
     database_errors = sys.modules.get("mus_desktop.library.database_errors")
     if database_errors is not None and isinstance(exc, database_errors.DiskFullError):
         return str(exc), 1

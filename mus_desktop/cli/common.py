@@ -44,14 +44,16 @@ def open_library(settings: Settings, *, create: bool = True) -> Database:
     commands that only read it never leave an empty library behind a typo)."""
     from mus_desktop.library.engine import open_database
 
-    if not create and not settings.db_path.exists():
+    if not create and settings.db_url is None and not settings.db_path.exists():
         raise UsageError(
             f"no library at {settings.db_path}: `mus import FOLDER` creates it (or set MUS_DB)"
         )
     try:
-        return open_database(settings.db_path)
-    except (OSError, RuntimeError) as exc:  # SQLite's own errors: see cli._known_failure
-        raise UsageError(f"cannot open the library database {settings.db_path}: {exc}") from exc
+        return open_database(settings.database)
+    except (OSError, RuntimeError) as exc:  # the database's own errors: see cli._known_failure
+        raise UsageError(
+            f"cannot open the library database {settings.database_label}: {exc}"
+        ) from exc
 
 
 def report_fatal(report: ScanReport) -> int:

@@ -1,4 +1,5 @@
-"""`mus doctor`: the database and its PRAGMAs, the broker, the watching."""
+"""`mus doctor`: the database and the settings that matter on its engine, the
+broker, the watching."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ if TYPE_CHECKING:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from mus_desktop.runtime.backend import probe_broker
 
-    db = open_library(settings) if settings.db_path.exists() else None
+    db = open_library(settings) if settings.db_url or settings.db_path.exists() else None
     exists = db is not None
-    pragmas = db.pragmas() if db is not None else {}
+    engine_settings = db.settings() if db is not None else {}
     broker = probe_broker(settings)
     report: dict[str, object] = {
-        "database": str(settings.db_path),
+        "database": settings.database_label,
+        "engine": "postgresql" if settings.db_url else "sqlite",
         "database_exists": exists,
-        "pragmas": pragmas,
+        "settings": engine_settings,
         "cache_dir": str(settings.cache_dir),
         "settings_file": _settings_report(settings),
         "broker": broker,
@@ -34,10 +36,11 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
-        print(f"database:      {report['database']}")
+        print(f"database:      {printable(settings.database_label)}")
+        print(f"  engine:      {report['engine']}")
         if not exists:
             print("  exists:      no (`mus import FOLDER` creates it)")
-        for name, value in pragmas.items():
+        for name, value in engine_settings.items():
             print(f"  {name:<13}{value}")
         print(f"cache:         {report['cache_dir']}")
         tuned = report["settings_file"]

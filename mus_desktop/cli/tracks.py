@@ -191,7 +191,7 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
                     if backend.queue is not None and stopped_by_full_disk(
                         backend.queue, since=started
                     ):  # main reports it; the workers and broker started here stop on the way
-                        raise DiskFullError(disk_full_message(settings.db_path))
+                        raise DiskFullError(disk_full_message(settings.database_label))
                 if quiet - reconciled >= RECONCILE_QUIET_S:
                     reconciled = quiet
                     reconcile(db, backend.queue, settings)

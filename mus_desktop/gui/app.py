@@ -29,29 +29,30 @@ def application() -> QApplication:
 
 
 def open_error_box(settings: Settings, exc: BaseException) -> QMessageBox:
-    """The dialog for a library that cannot be opened: its path and SQLite's words.
+    """The dialog for a library that cannot be opened: where it is and the database's words.
 
     The file is left exactly as it is; nothing here overwrites or deletes it.
     """
     box = QMessageBox(
         QMessageBox.Icon.Critical,
         "mus: cannot open the library",
-        f"The library database could not be opened:\n{settings.db_path}",
+        f"The library database could not be opened:\n{settings.database_label}",
         QMessageBox.StandardButton.Close,
     )
     words = str(getattr(exc, "orig", None) or exc)
     box.setInformativeText(
-        f"SQLite says: {words}\n\n"
-        "The file has not been changed. If another program holds it, close that "
-        "program; if it is damaged, restore it from a backup or point MUS_DB elsewhere."
+        f"The database says: {words}\n\n"
+        "The library has not been changed. If another program holds it, close that "
+        "program; if it is damaged, restore it from a backup or point MUS_DB elsewhere; "
+        "if it is on a server, check that the server is up and MUS_DB names it."
     )
     return box
 
 
 def try_open(settings: Settings) -> Database | BaseException:
     try:
-        return open_database(settings.db_path)
-    except Exception as exc:  # locked, read-only, corrupt: SQLite's words go in the dialog
+        return open_database(settings.database)
+    except Exception as exc:  # locked, read-only, corrupt, unreachable: its words go in the dialog
         return exc
 
 

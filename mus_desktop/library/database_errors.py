@@ -5,6 +5,9 @@ its low byte the primary code); SQLAlchemy wraps the sqlite3 exception in its
 own, whose text adds the statement, its parameters and a link. A person needs
 neither: they need to know whether the disk is full, the file is damaged, or
 another program holds the lock, and what to do about it.
+
+A library on PostgreSQL fails in its own words: an SQLSTATE on the error
+(`psycopg.Error.sqlstate`), or none when the server could not be reached.
 """
 
 from __future__ import annotations
@@ -24,6 +27,22 @@ class DiskFullError(RuntimeError):
 NEARLY_FULL_BYTES = 1 << 20
 """Free space under which SQLite's "disk I/O error" counts as the disk being full."""
 _DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SERVER_DISK_FULL = "53100"
+_SERVER_BUSY = frozenset({"55P03", "40001", "40P01"})
+"""lock_not_available (lock_timeout), serialization_failure, deadlock_detected."""
+_SERVER_REFUSED_LOGIN = frozenset({"28000", "28P01", "3D000", "42501"})
+"""Unknown role, wrong password, no such database, no privilege: the setting must change."""
+
+
+def server_code(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE behind `exc`, if any."""
+    cause = getattr(exc, "orig", None) or exc
+    return getattr(cause, "sqlstate", None)
+
+
+def _is_server_error(exc: BaseException) -> bool:
+    cause = getattr(exc, "orig", None) or exc
+    return type(cause).__module__.startswith("psycopg")
 
 
 def sqlite_code(exc: BaseException) -> int | None:
@@ -34,8 +53,11 @@ def sqlite_code(exc: BaseException) -> int | None:
 
 
 def is_busy(exc: BaseException) -> bool:
-    """Whether SQLite refused because another connection holds a lock."""
-    return sqlite_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    """Whether the database refused because another connection holds a lock."""
+    return (
+        sqlite_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        or server_code(exc) in _SERVER_BUSY
+    )
 
 
 def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
@@ -56,6 +78,8 @@ def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
         seen.add(id(error))
         if isinstance(error, OSError) and error.errno in _DISK_FULL_ERRNOS:
             return True
+        if getattr(error, "sqlstate", None) == _SERVER_DISK_FULL:
+            return True
         if isinstance(error, sqlite3.Error):
             code = sqlite_code(error)
             if code == sqlite3.SQLITE_FULL:
@@ -67,6 +91,8 @@ def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
 
 
 def _nearly_full(db_path: Path | str) -> bool:
+    if "://" in str(db_path):
+        return False
     try:
         return shutil.disk_usage(Path(db_path).parent).free < NEARLY_FULL_BYTES
     except OSError:
@@ -75,6 +101,11 @@ def _nearly_full(db_path: Path | str) -> bool:
 
 def disk_full_message(db_path: Path | str) -> str:
     """One line for a person whose library database's disk is full."""
+    if "://" in str(db_path):
+        return (
+            f"the disk of the library database's server is full ({db_path}): free some "
+            "space there, then try again"
+        )
     folder = Path(db_path).absolute().parent
     return f"the library database's disk is full ({folder}): free some space, then try again"
 
@@ -100,4 +131,19 @@ def describe_database_error(exc: BaseException, db_path: Path | str) -> tuple[st
         return f"cannot write the library database {db_path} ({words})", 2
     if is_busy(exc):
         return f"the library database {db_path} is busy ({words}): try again", 1
+    if _is_server_error(exc):
+        return _describe_server_error(exc, str(db_path), words)
     return f"the library database {db_path} failed: {words}", 1
+
+
+def _describe_server_error(exc: BaseException, label: str, words: str) -> tuple[str, int]:
+    code = server_code(exc)
+    if code in _SERVER_REFUSED_LOGIN:
+        return f"the library database {label} refused mus ({words}): check MUS_DB", 2
+    if code is None or code.startswith("08") or code.startswith("57P"):
+        return (
+            f"the library database {label} cannot be reached ({words}); nothing recorded "
+            "is lost: run this again once it is back",
+            1,
+        )
+    return f"the library database {label} failed: {words}", 1

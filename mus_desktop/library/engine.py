@@ -1,7 +1,11 @@
-"""Engine, PRAGMAs and transactions for the library database.
+"""Engine, connection settings and transactions for the library database.
 
-Every DBAPI connection, in every process, gets WAL, synchronous=NORMAL and a
-5 s busy timeout from a `connect` listener. pysqlite's own transaction
+The library is a SQLite file (one machine) or a PostgreSQL database (a library
+shared by several machines, `MUS_DB=postgresql://…`): one schema, one code path
+through SQLAlchemy, and these few engine-specific parts.
+
+SQLite: every DBAPI connection, in every process, gets WAL, synchronous=NORMAL
+and a 5 s busy timeout from a `connect` listener. pysqlite's own transaction
 handling is switched off (SQLAlchemy's documented recipe) so that we emit
 BEGIN ourselves: `BEGIN IMMEDIATE` for writes, because a deferred transaction
 that reads and then writes fails with "database is locked" at once when
@@ -13,6 +17,13 @@ where waiting could deadlock): when several processes opened a new library at
 once, all but one could fail with "database is locked" in a millisecond. The
 PRAGMAs are therefore tried again, with short sleeps, for up to the busy
 timeout.
+
+PostgreSQL: the same guarantees by other means. A write transaction runs at
+READ COMMITTED and first takes one transaction-scoped advisory lock, so writers
+follow one another as under SQLite's write lock (the identity rules check and
+then write; the change feed hands out `change_seq` in commit order), waiting up
+to the same 5 s (`lock_timeout`). A read is REPEATABLE READ: one snapshot for
+the whole transaction, as a deferred SQLite transaction reads.
 """
 
 from __future__ import annotations
@@ -25,14 +36,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from mus_desktop.config import SERVER_SCHEMES
 from mus_desktop.library.database_errors import is_busy
 
 BUSY_TIMEOUT_MS = 5000
 PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}")
 _BEGIN_OPTION = "mus_begin"
+WRITE_LOCK_KEY = 0x6D7573
+"""The advisory lock every PostgreSQL write transaction takes first ("mus")."""
+CONNECT_TIMEOUT_S = 5
 
 
 _PRAGMA_RETRY_SLEEP = (0.001, 0.05)
@@ -60,9 +75,43 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(db_path: Path | str) -> Engine:
-    """An engine whose every connection is tuned; creates the folder if needed."""
-    path = Path(db_path)
+def _on_begin_server(connection: Any) -> None:
+    if connection.get_execution_options().get(_BEGIN_OPTION) == "IMMEDIATE":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+
+
+def is_server_url(target: Path | str) -> bool:
+    """Whether `target` names a database server (a URL) rather than a SQLite file."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in SERVER_SCHEMES
+
+
+def server_url(target: str) -> URL:
+    """`target` for SQLAlchemy: PostgreSQL through psycopg 3, whatever the scheme said."""
+    return make_url(target).set(drivername="postgresql+psycopg")
+
+
+def shown_url(target: str) -> str:
+    """`target` fit to print: the password hidden."""
+    return make_url(target).set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def make_engine(target: Path | str) -> Engine:
+    """An engine whose every connection is tuned; for a SQLite file, creates its
+    folder if needed."""
+    if is_server_url(target):
+        engine = create_engine(
+            server_url(str(target)),
+            isolation_level="REPEATABLE READ",
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": CONNECT_TIMEOUT_S,
+                "application_name": "mus",
+                "options": f"-c lock_timeout={BUSY_TIMEOUT_MS}",
+            },
+        )
+        event.listen(engine, "begin", _on_begin_server)
+        return engine
+    path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         f"sqlite:///{path}",
@@ -73,22 +122,40 @@ def make_engine(db_path: Path | str) -> Engine:
     return engine
 
 
+def writing(engine: Engine) -> Engine:
+    """`engine` for write transactions: `BEGIN IMMEDIATE` on SQLite, the write
+    lock at READ COMMITTED on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+    return engine.execution_options(
+        **{_BEGIN_OPTION: "IMMEDIATE"}, isolation_level="READ COMMITTED"
+    )
+
+
 @dataclass
 class Database:
-    """The library database: read sessions and `BEGIN IMMEDIATE` write sessions."""
+    """The library database: read sessions (one snapshot each) and write sessions
+    that hold the write lock from their start."""
 
-    path: Path
+    path: Path | None
+    """The SQLite file; None for a database server."""
     engine: Engine
+    label: str = ""
+    """What to call the library in messages: the file, or the URL without its password."""
 
     def __post_init__(self) -> None:
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
-        writer_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
-        self._writers = sessionmaker(writer_engine, expire_on_commit=False)
+        self._writers = sessionmaker(writing(self.engine), expire_on_commit=False)
+        self.label = self.label or str(self.path)
+
+    @property
+    def on_server(self) -> bool:
+        return self.engine.dialect.name != "sqlite"
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read snapshot (deferred transaction). Closing the session ends the
-        transaction; the objects read stay usable, detached."""
+        """A read snapshot. Closing the session ends the transaction; the objects
+        read stay usable, detached."""
         with self._readers() as session:
             yield session
 
@@ -98,23 +165,57 @@ class Database:
         with self._writers() as session, session.begin():
             yield session
 
-    def pragmas(self) -> dict[str, Any]:
-        """What a connection of this engine really reports."""
+    def settings(self) -> dict[str, Any]:
+        """The settings that matter, as a connection of this engine really reports them."""
+        from mus_desktop.library.migrations import schema_version
+
         with self.engine.connect() as conn:
-            return {
-                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "user_version")
-            }
+            if not self.on_server:
+                found: dict[str, Any] = {
+                    name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                    for name in ("journal_mode", "synchronous", "busy_timeout")
+                }
+            else:
+                found = {
+                    name: conn.exec_driver_sql(f"SHOW {name}").scalar()
+                    for name in (
+                        "server_version",
+                        "transaction_isolation",
+                        "lock_timeout",
+                        "synchronous_commit",
+                        "max_connections",
+                    )
+                }
+                found["ssl"] = bool(
+                    conn.exec_driver_sql(
+                        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+                    ).scalar()
+                )
+            found["schema_version"] = schema_version(conn)
+            return found
+
+    def change_mark(self, conn: Any) -> int:
+        """A number that moves whenever another connection commits a change:
+        SQLite's `data_version` (no page read), else the change counter."""
+        if not self.on_server:
+            return int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
+        return int(
+            conn.exec_driver_sql("SELECT value FROM change_counter WHERE id = 1").scalar() or 0
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def open_database(db_path: Path | str) -> Database:
-    """Open (creating or upgrading in place) the library database at `db_path`."""
+def open_database(target: Path | str) -> Database:
+    """Open (creating or upgrading in place) the library database: a SQLite file's
+    path, or a `postgresql://` URL."""
     from mus_desktop.library.migrations import migrate
 
-    path = Path(db_path).absolute()
-    database = Database(path=path, engine=make_engine(path))
+    if is_server_url(target):
+        database = Database(path=None, engine=make_engine(target), label=shown_url(str(target)))
+    else:
+        path = Path(target).absolute()
+        database = Database(path=path, engine=make_engine(path))
     migrate(database.engine)
     return database

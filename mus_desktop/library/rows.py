@@ -176,20 +176,22 @@ def _removed_since(conn: Connection, since: int) -> tuple[list[int], int]:
 class ChangeFollower:
     """Follows the library from one long-lived connection.
 
-    `load()` reads everything; each `poll()` asks SQLite whether anyone else
-    committed (`PRAGMA data_version` on this same connection) and, only then,
+    `load()` reads everything; each `poll()` asks the database whether anyone
+    else committed (`Database.change_mark`: SQLite's `PRAGMA data_version` on
+    this same connection, PostgreSQL's change counter) and, only then,
     reads the rows and the deletions whose change_seq went past the last one
     seen. Each read is its own short transaction, so no WAL snapshot is held
     between polls.
     """
 
     def __init__(self, db: Database) -> None:
+        self._db = db
         self._conn = db.engine.connect()
         self._version: int | None = None
         self._last_seq = 0
 
     def _data_version(self) -> int:
-        version = int(self._conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
+        version = self._db.change_mark(self._conn)
         self._conn.rollback()
         return version
 

@@ -118,9 +118,9 @@ class _MetadataResult:
 
 
 @cache
-def _database(db_path: Path) -> Database:
+def _database(target: Path | str) -> Database:
     """One engine per worker process (and per forked work horse)."""
-    return open_database(db_path)
+    return open_database(target)
 
 
 _prepared: Settings | None = None
@@ -143,7 +143,7 @@ def prepare_worker(settings: Settings) -> None:
     global _prepared
     _prepared = settings
     try:
-        db = _database(settings.db_path)
+        db = _database(settings.database)
     except (OSError, SQLAlchemyError) as exc:
         log.warning("library database not opened before the first job: %s", exc)
         return
@@ -334,12 +334,12 @@ def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dic
             _record_art(db, art_outcomes)
         finish(db, [item.id for item in items if item.status == ART_DONE])
     except (OSError, SQLAlchemyError) as exc:
-        if not is_disk_full(exc, settings.db_path):
+        if not is_disk_full(exc, settings.database_label):
             raise
         # Not worth RQ's retries; one line rather than SQLAlchemy's statement and
         # its parameters (every track of the batch).
         without_retries()
-        raise DiskFullError(disk_full_message(settings.db_path)) from None
+        raise DiskFullError(disk_full_message(settings.database_label)) from None
     for item in items:
         if item.status == ART_DONE:
             item.status = COMPLETE
@@ -356,4 +356,4 @@ def process_batch(track_ids: list[int]) -> dict[str, int]:
         raise RuntimeError("process_batch runs in a mus worker, after prepare_worker()")
     if not isinstance(track_ids, list) or not all(type(track_id) is int for track_id in track_ids):
         raise TypeError(f"a batch is a list of track ids, not {str(track_ids)[:80]!r}")
-    return run_batch(_database(_prepared.db_path), _prepared, track_ids)
+    return run_batch(_database(_prepared.database), _prepared, track_ids)

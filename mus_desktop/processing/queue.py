@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
+from sqlalchemy import make_url
 
 from mus_desktop.config import Settings
 
@@ -51,14 +52,21 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def queue_name(db_path: Path) -> str:
-    digest = hashlib.blake2s(str(Path(db_path).absolute()).encode(), digest_size=6).hexdigest()
+def queue_name(database: Path | str) -> str:
+    """The library's queue: named after its SQLite file, or after its database's
+    name on a server, which every host shares (their URLs differ in host, user
+    and password)."""
+    if isinstance(database, str) and "://" in database:
+        key = f"postgresql:{make_url(database).database}"
+    else:
+        key = str(Path(database).absolute())
+    digest = hashlib.blake2s(key.encode(), digest_size=6).hexdigest()
     return f"mus-{digest}"
 
 
 def make_queue(connection: Redis, settings: Settings) -> Queue:
     return Queue(
-        queue_name(settings.db_path),
+        queue_name(settings.database),
         connection=connection,
         serializer=JSONSerializer,
         default_timeout=settings.job_timeout,

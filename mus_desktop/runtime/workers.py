@@ -99,7 +99,7 @@ def _work(url: str, settings: Settings, *, burst: bool) -> int:
     pipeline.prepare_worker(settings)
     keep_freed_memory()
     connection, retry = reconnecting_client(url)
-    worker = make_worker(queue_name(settings.db_path), connection)
+    worker = make_worker(queue_name(settings.database), connection)
     try:
         worker.work(burst=burst, logging_level="INFO")
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:

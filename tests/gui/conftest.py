@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import ChangeFollower
+from tests.engines import both_engines
 
 
 @pytest.fixture(autouse=True)
@@ -60,3 +61,8 @@ def follower(db: Database) -> Iterator[ChangeFollower]:
     follower = ChangeFollower(db)
     yield follower
     follower.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """This suite runs on both library engines (tests/engines.py)."""
+    both_engines(metafunc)

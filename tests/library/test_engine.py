@@ -22,7 +22,7 @@ EXPECTED = {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 5000}
 
 def _pragmas_in_child(db_path: str, queue: multiprocessing.Queue) -> None:
     database = open_database(db_path)
-    queue.put(database.pragmas())
+    queue.put(database.settings())
 
 
 def test_every_connection_reports_wal_normal_and_busy_timeout(tmp_path: Path) -> None:

@@ -228,7 +228,7 @@ def test_a_version_2_database_gains_library_folders_and_keeps_its_tracks(tmp_pat
                 path: track_id for path, track_id in session.execute(select(Track.path, Track.id))
             }
         assert after == before and len(after) == 4
-        assert database.pragmas()["user_version"] == SCHEMA_VERSION
+        assert database.settings()["schema_version"] == SCHEMA_VERSION
         assert list_folders(database) == []
         add_folders(database, [library.root])
         folders = list_folders(database)

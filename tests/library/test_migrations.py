@@ -44,7 +44,7 @@ def test_old_database_gains_new_columns_and_keeps_its_rows(tmp_path: Path) -> No
     assert all(track.last_error_message is None for track in tracks)
     columns = {row[1] for row in sqlite3.connect(db_path).execute("PRAGMA table_info(track)")}
     assert {"inode", "content_hash", "processing_status", "last_error_message"} <= columns
-    assert database.pragmas()["user_version"] == SCHEMA_VERSION
+    assert database.settings()["schema_version"] == SCHEMA_VERSION
 
     with database.write() as session:
         session.get(Track, 1).processing_status = ProcessingStatus.COMPLETE.value

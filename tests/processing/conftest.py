@@ -36,6 +36,7 @@ from rq import Queue
 from mus_desktop.config import Settings
 from mus_desktop.processing.errors import StageError
 from mus_desktop.processing.queue import make_queue
+from tests.engines import both_engines
 
 NOBODY = 65534
 
@@ -246,3 +247,8 @@ def queue(broker_settings: Settings) -> Iterator[Queue]:
     connection = Redis.from_url(broker_settings.redis_url)
     yield make_queue(connection, broker_settings)
     connection.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """This suite runs on both library engines (tests/engines.py)."""
+    both_engines(metafunc)

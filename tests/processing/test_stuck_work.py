@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import pytest
 from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from sqlalchemy import text
 
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
@@ -157,9 +157,8 @@ def test_a_job_a_live_worker_is_running_is_not_queued_twice(
     import_paths(db, queue, [library.root], broker_settings)
     jobs = queue.count
     # The library's write lock held: the worker's first job waits in its first write.
-    holder = sqlite3.connect(broker_settings.db_path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with db.write() as holder:
+        holder.execute(text("SELECT 1"))  # the write lock is taken with the transaction
         request.getfixturevalue("worker")
         wait_until(lambda: _running_job(queue) is not None, "the worker to start a job")
         running = _running_job(queue)
@@ -172,9 +171,6 @@ def test_a_job_a_live_worker_is_running_is_not_queued_twice(
         assert reconcile(db, queue, broker_settings) == 0
         assert queue.count == jobs - 1
         assert _intermediate(queue) == [running.encode()]
-    finally:
-        holder.rollback()
-        holder.close()
 
     wait_until(lambda: _all_done(queue, db), "the worker to finish", timeout=120)
     assert queue.finished_job_registry.count == jobs  # each job ran once

@@ -78,7 +78,7 @@ def _import_work_and_report(mus: list[str], env: dict[str, str], music: Path) ->
     assert doctor.returncode == 0, doctor.stderr
     report = json.loads(doctor.stdout)
     assert report["broker"]["answers"] is True
-    assert report["pragmas"]["journal_mode"] == "wal"
+    assert report["settings"]["journal_mode"] == "wal"
 
 
 def test_cli_works_when_pyside6_cannot_be_imported(tmp_path: Path, redis_url: str) -> None:

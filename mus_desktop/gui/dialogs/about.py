@@ -23,7 +23,7 @@ def about_text(settings: Settings, broker_text: str) -> str:
     """Plain text, one fact a line: what a person quotes in a bug report."""
     lines = [
         f"Version: {version()}",
-        f"Library: {display_path(str(settings.db_path))}",
+        f"Library: {display_path(settings.database_label)}",
         f"Cache: {display_path(str(settings.cache_dir))}",
     ]
     if settings.config_path is not None:
