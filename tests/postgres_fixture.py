@@ -123,6 +123,7 @@ def start_postgres(tmp_dir: Path) -> PostgresServer:
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed: `make` installs Debian's postgresql")
+    Path(tmp_dir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="mus-pg-", dir="/tmp"))  # a short socket path
     server = PostgresServer(bin_dir, root / "data", root, Path(tmp_dir) / "postgres.log")
     user = _as_server_user()

@@ -17,7 +17,7 @@ from mus_desktop.cli.common import (
     report_fatal,
 )
 from mus_desktop.config import Settings
-from mus_desktop.terminal import printable
+from mus_desktop.terminal import one_line, printable
 
 if TYPE_CHECKING:
     from mus_desktop.library.engine import Database
@@ -36,6 +36,8 @@ DISK_CHECK_QUIET_S = 1.0
 """Quiet this long (nothing moved, nothing queued): ask whether jobs stopped on a full disk."""
 RECONCILE_QUIET_S = 10.0
 """Quiet this long: queue again what the workers lost (see `reconcile`)."""
+DATABASE_RETRY_SECONDS = 1.0
+"""How often a database server that stopped answering is asked again."""
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -159,13 +161,15 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
     """A progress bar until no present track is left unfinished. When nothing
     is queued or running yet tracks remain (work lost), reconcile again; when
     the jobs failed because the database's disk is full, which no retry can
-    mend, raise DiskFullError."""
+    mend, raise DiskFullError. A database server that stops answering is
+    waited for (said once), and the work lost meanwhile is queued again."""
     from datetime import UTC, datetime
 
     import psutil
+    from sqlalchemy.exc import DBAPIError
     from tqdm import tqdm
 
-    from mus_desktop.library.database_errors import DiskFullError, disk_full_message
+    from mus_desktop.library.database_errors import DiskFullError, disk_full_message, is_unreachable
     from mus_desktop.library.transitions import count_unfinished
     from mus_desktop.processing.service import reconcile, stopped_by_full_disk
 
@@ -174,11 +178,28 @@ def _wait_until_final(db: Database, backend: Backend, settings: Settings) -> Non
     pause = WAIT_POLL_SECONDS
     quiet_since: float | None = None  # since when nothing moved and nothing is queued
     disk_checked = reconciled = 0.0  # how long it had been quiet at the last of each
+    away = False  # the database server stopped answering
     with tqdm(total=remaining, unit="track", desc="processing", disable=None) as bar:
         while remaining:
             time.sleep(pause)
             counting = time.monotonic()
-            now_remaining = count_unfinished(db)
+            try:
+                now_remaining = count_unfinished(db)
+            except DBAPIError as exc:
+                if not is_unreachable(exc):
+                    raise
+                if not away:
+                    words = printable(one_line(exc.orig))
+                    tqdm.write(
+                        f"mus: the library database does not answer ({words}): waiting"
+                        " for it; nothing recorded is lost",
+                        file=sys.stderr,
+                    )
+                away, pause, quiet_since = True, DATABASE_RETRY_SECONDS, None
+                continue
+            if away:
+                tqdm.write("mus: the library database answers again", file=sys.stderr)
+                away = False
             now = time.monotonic()
             pause = max(WAIT_POLL_SECONDS, (now - counting) / COUNT_SHARE)
             bar.update(max(0, remaining - now_remaining))

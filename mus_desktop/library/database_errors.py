@@ -32,6 +32,9 @@ _SERVER_BUSY = frozenset({"55P03", "40001", "40P01"})
 """lock_not_available (lock_timeout), serialization_failure, deadlock_detected."""
 _SERVER_REFUSED_LOGIN = frozenset({"28000", "28P01", "3D000", "42501"})
 """Unknown role, wrong password, no such database, no privilege: the setting must change."""
+_SERVER_BUSY_WORDS = ("starting up", "shutting down", "in recovery", "too many clients", "slots")
+"""A FATAL at login that passes: libpq gives no SQLSTATE for a failed login, only the
+server's words (a FATAL is the server answering, and refusing, unless it says one of these)."""
 
 
 def server_code(exc: BaseException) -> str | None:
@@ -136,11 +139,32 @@ def describe_database_error(exc: BaseException, db_path: Path | str) -> tuple[st
     return f"the library database {db_path} failed: {words}", 1
 
 
-def _describe_server_error(exc: BaseException, label: str, words: str) -> tuple[str, int]:
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` is a database server that does not answer (down, restarting,
+    the network gone): waiting for it can mend it, unlike a refused login."""
+    return _is_server_error(exc) and _server_failure(exc) == "unreachable"
+
+
+def _server_failure(exc: BaseException) -> str:
+    """ "refused" (the login: the setting must change), "unreachable" or "failed"."""
     code = server_code(exc)
     if code in _SERVER_REFUSED_LOGIN:
+        return "refused"
+    if code is None:
+        words = str(getattr(exc, "orig", None) or exc)
+        if "FATAL:" in words and not any(w in words for w in _SERVER_BUSY_WORDS):
+            return "refused"
+        return "unreachable"
+    if code.startswith(("08", "57P")):  # connection exceptions, the server shutting down
+        return "unreachable"
+    return "failed"
+
+
+def _describe_server_error(exc: BaseException, label: str, words: str) -> tuple[str, int]:
+    failure = _server_failure(exc)
+    if failure == "refused":
         return f"the library database {label} refused mus ({words}): check MUS_DB", 2
-    if code is None or code.startswith("08") or code.startswith("57P"):
+    if failure == "unreachable":
         return (
             f"the library database {label} cannot be reached ({words}); nothing recorded "
             "is lost: run this again once it is back",

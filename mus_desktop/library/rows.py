@@ -112,12 +112,19 @@ def _to_row(raw: tuple[Any, ...]) -> TrackRow:
         intern(fmt) if fmt else "",
         shown,
         intern(error) if error else "",
-        None if missing is None else datetime.fromisoformat(missing),
+        _datetime(missing),
         hash_key(chash),
         intern(album_artist) if album_artist else "",
         disc,
         hash_key(audio_hash),
     )
+
+
+def _datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp from the driver: SQLite's text, PostgreSQL's datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 def _read_parts(
@@ -128,14 +135,17 @@ def _read_parts(
 
     The driver's cursor is read directly: SQLAlchemy's result rows cost more
     than the rest of the read together (a million rows: ~6.7 of ~17 s). The
-    query is still SQLAlchemy's; only ints are bound into it."""
+    query is still SQLAlchemy's; only ints are bound into it. On PostgreSQL the
+    cursor is a server-side one, so the rows come in parts there too."""
     query = select(*_ROW_COLUMNS)
     if since is not None:
         query = query.where(Track.change_seq > since).order_by(Track.change_seq)
     sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
     if not conn.in_transaction():
         conn.begin()
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = conn.connection.driver_connection
+    on_server = conn.dialect.name != "sqlite"
+    cursor = driver.cursor("mus_rows") if on_server else driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
         while part := cursor.fetchmany(part_rows):

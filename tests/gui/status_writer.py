@@ -2,7 +2,7 @@
 PENDING → METADATA_DONE → COMPLETE in small write transactions, the way
 workers do; tracks whose id is divisible by 40 end in ERROR.
 
-    python -m tests.gui.status_writer DB_PATH
+    python -m tests.gui.status_writer DB_PATH_OR_URL
 """
 
 from __future__ import annotations

@@ -262,7 +262,7 @@ def test_help_about_names_the_library_and_the_broker(
     next(a for a in menus["&Help"].actions() if a.text() == "About mus").trigger()
     box = next(b for b in window.findChildren(QMessageBox) if b.windowTitle() == "About mus")
     assert box.isVisible()
-    assert f"Library: {offline_settings.db_path}" in box.text()
+    assert f"Library: {offline_settings.database_label}" in box.text()
     assert "Broker: broker unreachable" in box.text()
 
 

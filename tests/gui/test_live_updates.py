@@ -34,7 +34,7 @@ def test_window_follows_another_process(
     heartbeat.start()
 
     writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.gui.status_writer", str(offline_settings.db_path)],
+        [sys.executable, "-m", "tests.gui.status_writer", str(offline_settings.database)],
         cwd=ROOT,
     )
     try:

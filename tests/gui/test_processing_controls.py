@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QObject, Signal
 from redis import Redis
+from sqlalchemy import select, text
 
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.gui.services import BrokerState, ServicesThread
 from mus_desktop.library.engine import Database
+from mus_desktop.library.models import Track
 from mus_desktop.processing.queue import make_queue
 from mus_desktop.processing.rq_adapter import live_workers
 from tools.audiogen import make_library
@@ -74,14 +74,13 @@ def services(qtbot, one_track_batches: Settings, db: Database) -> Iterator[Servi
     thread.stop()
 
 
-def status_counts(settings: Settings) -> Counter[str]:
-    with closing(sqlite3.connect(settings.db_path)) as connection:
-        rows = connection.execute("SELECT processing_status FROM track").fetchall()
-    return Counter(status for (status,) in rows)
+def status_counts(db: Database) -> Counter[str]:
+    with db.read() as session:
+        return Counter(session.scalars(select(Track.processing_status)))
 
 
 def test_the_worker_count_is_true_while_work_runs(
-    qtbot, services: ServicesThread, one_track_batches: Settings, tmp_path: Path
+    qtbot, services: ServicesThread, db: Database, tmp_path: Path
 ) -> None:
     """Field report: "0 workers on private broker" while 164 tracks processed. The
     count read right after the workers were started missed them (not registered
@@ -94,7 +93,7 @@ def test_the_worker_count_is_true_while_work_runs(
 
     during: list[str] = []
     deadline = time.monotonic() + 120
-    while (counts := status_counts(one_track_batches))["COMPLETE"] < total:
+    while (counts := status_counts(db))["COMPLETE"] < total:
         assert time.monotonic() < deadline, f"processing did not end: {counts}"
         if counts["COMPLETE"] > 0 and seen.state is not None:
             during.append(seen.state.text)
@@ -105,7 +104,7 @@ def test_the_worker_count_is_true_while_work_runs(
 
 
 def test_the_count_stays_current_while_the_services_thread_is_busy(
-    qtbot, services: ServicesThread, one_track_batches: Settings, tmp_path: Path
+    qtbot, services: ServicesThread, one_track_batches: Settings, db: Database, tmp_path: Path
 ) -> None:
     seen = Recorder(services)
     services.start()
@@ -113,8 +112,8 @@ def test_the_count_stays_current_while_the_services_thread_is_busy(
     library = make_library(tmp_path / "music", albums=1, tracks_per_album=2)
 
     # Another program holds the library's write lock: the import waits for it.
-    with closing(sqlite3.connect(one_track_batches.db_path, isolation_level=None)) as other:
-        other.execute("BEGIN IMMEDIATE")
+    with db.write() as other:
+        other.execute(text("SELECT 1"))  # the write lock is taken with the transaction
         seen.importRequested.emit(str(library.root))
         qtbot.wait(200)
         redis = Redis.from_url(one_track_batches.redis_url or "")
@@ -123,12 +122,11 @@ def test_the_count_stays_current_while_the_services_thread_is_busy(
         redis.close()
         qtbot.waitUntil(lambda: seen.says("1 worker on "), timeout=3500)
         assert seen.imported == []  # the services thread was still waiting
-        other.execute("ROLLBACK")
     qtbot.waitUntil(lambda: seen.imported == [str(library.root)], timeout=30000)
 
 
 def test_pause_keeps_work_queued_and_resume_finishes_it(
-    qtbot, services: ServicesThread, one_track_batches: Settings, tmp_path: Path
+    qtbot, services: ServicesThread, db: Database, tmp_path: Path
 ) -> None:
     seen = Recorder(services)
     services.start()
@@ -145,13 +143,13 @@ def test_pause_keeps_work_queued_and_resume_finishes_it(
     qtbot.waitUntil(lambda: seen.state is not None and seen.state.queued_jobs == total)
     for _ in range(3):  # seconds: nothing is taken meanwhile
         qtbot.wait(1000)
-        assert status_counts(one_track_batches) == {"PENDING": total}
+        assert status_counts(db) == {"PENDING": total}
         assert seen.state is not None and seen.state.queued_jobs == total
         assert seen.says("0 workers", paused=True)
 
     services.services.resume()
     assert seen.paused == [True, False]
-    qtbot.waitUntil(lambda: status_counts(one_track_batches) == {"COMPLETE": total}, timeout=60000)
+    qtbot.waitUntil(lambda: status_counts(db) == {"COMPLETE": total}, timeout=60000)
     qtbot.waitUntil(lambda: seen.says("2 workers") and seen.state.queued_jobs == 0)
 
 

@@ -117,7 +117,7 @@ def test_about_names_the_version_library_cache_and_broker(settings: Settings) ->
     text = about_text(settings, "2 workers on private broker")
     assert text.splitlines() == [
         f"Version: {version()}",
-        f"Library: {settings.db_path}",
+        f"Library: {settings.database_label}",
         f"Cache: {settings.cache_dir}",
         f"Settings file: {settings.config_path}",
         "Broker: 2 workers on private broker",
