@@ -32,9 +32,10 @@ _SERVER_BUSY = frozenset({"55P03", "40001", "40P01"})
 """lock_not_available (lock_timeout), serialization_failure, deadlock_detected."""
 _SERVER_REFUSED_LOGIN = frozenset({"28000", "28P01", "3D000", "42501"})
 """Unknown role, wrong password, no such database, no privilege: the setting must change."""
-_SERVER_BUSY_WORDS = ("starting up", "shutting down", "in recovery", "too many clients", "slots")
+_SERVER_BUSY_WORDS = ("the database system is", "too many clients", "connection slots")
 """A FATAL at login that passes: libpq gives no SQLSTATE for a failed login, only the
-server's words (a FATAL is the server answering, and refusing, unless it says one of these)."""
+server's words: a FATAL is the server answering, and refusing, unless it says one of
+these (starting up, shutting down, not yet accepting connections, in recovery, full)."""
 
 
 def server_code(exc: BaseException) -> str | None:
