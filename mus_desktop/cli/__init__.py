@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from mus_desktop.cli.common import UsageError, imports_without_gc
 from mus_desktop.cli.doctor import cmd_doctor
 from mus_desktop.cli.folders import cmd_folders, cmd_watch
+from mus_desktop.cli.migrate import cmd_migrate_to
 from mus_desktop.cli.tracks import (
     cmd_errors,
     cmd_import,
@@ -89,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_watch.set_defaults(func=cmd_watch)
 
-    p_doctor = sub.add_parser("doctor", help="database, PRAGMAs, broker and workers")
+    p_migrate = sub.add_parser(
+        "migrate-to", help="copy the library into an empty PostgreSQL database, then check it"
+    )
+    p_migrate.add_argument("url", metavar="URL", help="postgresql://user:password@host/db")
+    p_migrate.set_defaults(func=cmd_migrate_to)
+
+    p_doctor = sub.add_parser("doctor", help="database and its settings, broker and workers")
     p_doctor.add_argument("--json", action="store_true")
     p_doctor.set_defaults(func=cmd_doctor)
     return parser
