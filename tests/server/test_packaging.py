@@ -191,6 +191,30 @@ def test_compose_broker_is_private_and_paths_match_the_host() -> None:
     assert "${MUS_DATA_DIR}:${MUS_DATA_DIR}" in worker["volumes"]
 
 
+def test_the_shared_profile_keeps_the_library_in_postgresql() -> None:
+    """`--profile shared`: the official PostgreSQL image, its password from the
+    environment (never written in the file), a data volume, a health check the
+    worker waits for, and the port on loopback only; the plain worker is unchanged."""
+    compose = _compose()
+    postgres = compose["services"]["postgres"]
+    shared = compose["services"]["shared-worker"]
+    assert postgres["profiles"] == ["shared"] and shared["profiles"] == ["shared"]
+    assert "profiles" not in compose["services"]["worker"]
+    assert postgres["image"].startswith("postgres:")
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${MUS_DB_PASSWORD:?")
+    assert "postgres-data:/var/lib/postgresql/data" in postgres["volumes"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert all(port.startswith("127.0.0.1:") for port in postgres["ports"])
+    assert "postgres-data" in compose["volumes"]
+
+    env = shared["environment"]
+    assert env["MUS_DB"] == "postgresql://mus:${MUS_DB_PASSWORD}@postgres:5432/mus"
+    assert shared["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert shared["depends_on"]["dragonfly"]["condition"] == "service_healthy"
+    assert "${MUS_MUSIC_DIR}:${MUS_MUSIC_DIR}:ro" in shared["volumes"]
+    assert not any("MUS_DATA_DIR" in volume for volume in shared["volumes"])  # no SQLite file
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
