@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping
@@ -163,6 +164,12 @@ _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 `postgresql:` holding a new, empty library."""
 SERVER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 """The URL schemes MUS_DB takes for a library on a database server."""
+
+
+def host_name() -> str:
+    """This machine's name in a library shared by several (MUS_HOST, else its host
+    name): the key of the folder paths it records (`mus folders map`)."""
+    return (_env("MUS_HOST") or socket.gethostname()).strip()
 
 
 def _server_url_var(name: str) -> str | None:

@@ -78,9 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_worker.set_defaults(func=cmd_worker)
 
     p_folders = sub.add_parser(
-        "folders", help="library folders: list them, `add PATH...`, `remove PATH`"
+        "folders",
+        help="library folders: list them, `add PATH...`, `remove PATH`, "
+        "`map FOLDER LOCAL` (where this host sees a shared library's folder)",
     )
-    p_folders.add_argument("action", nargs="?", choices=("add", "remove"))
+    p_folders.add_argument("action", nargs="?", choices=("add", "remove", "map"))
     p_folders.add_argument("paths", nargs="*", metavar="PATH")
     p_folders.add_argument("--json", action="store_true")
     p_folders.set_defaults(func=cmd_folders)

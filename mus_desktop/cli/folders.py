@@ -1,4 +1,4 @@
-"""The commands about library folders: `mus folders [add|remove]` and `mus watch`."""
+"""The commands about library folders: `mus folders [add|remove|map]` and `mus watch`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,27 @@ def cmd_folders(args: argparse.Namespace, settings: Settings) -> int:
         return _folders_add(args.paths, settings)
     if args.action == "remove":
         return _folders_remove(args.paths, settings)
+    if args.action == "map":
+        return _folders_map(args.paths, settings)
     return _folders_list(args.json, settings)
+
+
+def _folders_map(paths: Sequence[str], settings: Settings) -> int:
+    """`mus folders map FOLDER LOCAL`: where this host sees a shared library's folder."""
+    from mus_desktop.config import host_name
+    from mus_desktop.library.folders import map_folder
+
+    if len(paths) != 2:
+        raise UsageError("folders map: give the library folder, then where this host sees it")
+    try:
+        stored = map_folder(open_library(settings, create=False), paths[0], paths[1])
+    except ValueError as exc:
+        raise UsageError(f"folders map: {exc}") from None
+    print(
+        f"{printable(stored)} is {printable(paths[1])} on this host ({printable(host_name())}); "
+        "the window, workers and `mus watch` started here from now on use it"
+    )
+    return 0
 
 
 def _folders_list(as_json: bool, settings: Settings) -> int:

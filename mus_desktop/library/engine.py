@@ -39,8 +39,9 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from mus_desktop.config import SERVER_SCHEMES
+from mus_desktop.config import SERVER_SCHEMES, host_name
 from mus_desktop.library.database_errors import is_busy
+from mus_desktop.library.paths import PATH_MAP_ATTRIBUTE, PathMap
 
 BUSY_TIMEOUT_MS = 5000
 PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}")
@@ -203,6 +204,29 @@ class Database:
             conn.exec_driver_sql("SELECT value FROM change_counter WHERE id = 1").scalar() or 0
         )
 
+    @property
+    def path_map(self) -> PathMap:
+        """Where this host sees the library folders it mounts elsewhere than stored."""
+        return getattr(self.engine.dialect, PATH_MAP_ATTRIBUTE, None) or PathMap()
+
+    def load_path_map(self) -> PathMap:
+        """Read where this host mounts the library folders it sees elsewhere than
+        stored, and have every path of this engine follow it (library/paths.py)."""
+        from sqlalchemy import select
+
+        from mus_desktop.library.models import FolderMount, LibraryFolder
+
+        setattr(self.engine.dialect, PATH_MAP_ATTRIBUTE, None)  # stored paths, to read them
+        with self.engine.connect() as conn:
+            pairs = conn.execute(
+                select(LibraryFolder.path, FolderMount.path)
+                .join(FolderMount, FolderMount.folder_id == LibraryFolder.id)
+                .where(FolderMount.host == host_name())
+            ).all()
+        mapping = PathMap(tuple((stored, local) for stored, local in pairs))
+        setattr(self.engine.dialect, PATH_MAP_ATTRIBUTE, mapping if mapping.pairs else None)
+        return mapping
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -218,4 +242,5 @@ def open_database(target: Path | str) -> Database:
         path = Path(target).absolute()
         database = Database(path=path, engine=make_engine(path))
     migrate(database.engine)
+    database.load_path_map()
     return database

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, type_coerce, update
 
+from mus_desktop.config import host_name
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import LibraryFolder, Track, WatchMode, utcnow
-from mus_desktop.library.paths import display_path, is_within
+from mus_desktop.library.models import FolderMount, LibraryFolder, Track, WatchMode, utcnow
+from mus_desktop.library.paths import RawFsPath, display_path, is_within
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,26 @@ class Folder:
     device: int | None
     tracks: int = 0
     missing: int = 0
+    unmapped_here: bool = False
+    """A shared library's folder that this host has no path of its own for."""
 
     def state_now(self) -> tuple[str | None, str | None]:
         """(watch mode, why) as a person should read them: the last watcher's word,
         unless the root is offline now (no watcher may be running to notice)."""
         offline = offline_reason(self.path, self.tracks - self.missing, self.device)
+        if offline is not None and self.unmapped_here and not os.path.lexists(self.path):
+            offline = unmapped_reason(self.path)
         if offline is not None:
             return WatchMode.OFFLINE.value, offline
         return self.watch_mode, self.watch_error
+
+
+def unmapped_reason(folder: str) -> str:
+    """Why a shared library's folder is offline on a host that never said where it sees it."""
+    return (
+        f"not seen from this host ({host_name()}) at this path: "
+        f"`mus folders map {display_path(folder)} LOCAL_FOLDER` says where it is mounted here"
+    )
 
 
 @dataclass
@@ -101,6 +114,7 @@ def under(folder: str) -> ColumnElement[bool]:
 
 def list_folders(db: Database) -> list[Folder]:
     """The library folders, by path, with their track and missing counts."""
+    mapping = db.path_map
     with db.read() as session:
         rows = session.execute(select(LibraryFolder).order_by(LibraryFolder.path)).scalars().all()
         folders = []
@@ -119,9 +133,42 @@ def list_folders(db: Database) -> list[Folder]:
                     row.device,
                     int(tracks),
                     int(missing),
+                    unmapped_here=db.on_server
+                    and not any(local == row.path for _stored, local in mapping.pairs),
                 )
             )
     return folders
+
+
+def map_folder(db: Database, folder: str, local: str | Path) -> str:
+    """Record where this host sees the library folder `folder` (as listed here, or as
+    stored): `local`, an existing folder. Returns the folder as stored. Raises
+    ValueError, in a person's words, for a folder not in the library or a `local`
+    that is not a folder here."""
+    here = normalized(local)
+    if not os.path.isdir(here):
+        raise ValueError(f"{display_path(here)} is not a folder on this host")
+    wanted = normalized(folder)
+    stored_paths = type_coerce(LibraryFolder.path, RawFsPath)
+    with db.write() as session:
+        found = None
+        for folder_id, stored, shown in session.execute(
+            select(LibraryFolder.id, stored_paths, LibraryFolder.path)
+        ):
+            if wanted in (stored, shown):
+                found = (folder_id, stored)
+        if found is None:
+            raise ValueError(f"{display_path(wanted)} is not a library folder")
+        folder_id, stored = found
+        session.execute(
+            delete(FolderMount).where(
+                FolderMount.folder_id == folder_id, FolderMount.host == host_name()
+            )
+        )
+        if here != stored:
+            session.add(FolderMount(folder_id=folder_id, host=host_name(), path=here))
+    db.load_path_map()
+    return stored
 
 
 def folder_paths(db: Database) -> list[str]:
@@ -199,7 +246,9 @@ def remove_folder(db: Database, folder: str) -> int:
     returns how many tracks were forgotten."""
     with db.write() as session:
         forgotten = session.execute(delete(Track).where(under(folder))).rowcount
-        session.execute(delete(LibraryFolder).where(LibraryFolder.path == folder))
+        folder_id = session.scalar(select(LibraryFolder.id).where(LibraryFolder.path == folder))
+        session.execute(delete(FolderMount).where(FolderMount.folder_id == folder_id))
+        session.execute(delete(LibraryFolder).where(LibraryFolder.id == folder_id))
     return int(forgotten or 0)
 
 

@@ -23,7 +23,8 @@ from sqlalchemy.schema import CreateColumn
 from mus_desktop.library.engine import writing
 from mus_desktop.library.models import Base
 
-SCHEMA_VERSION = 4  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash
+SCHEMA_VERSION = 5  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash;
+# 5: folder_mount
 
 _TRIGGERS = {
     "track_change_seq_insert": """

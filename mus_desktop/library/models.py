@@ -6,10 +6,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import Enum
 
-from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from mus_desktop.library.paths import FsPath
+from mus_desktop.library.paths import FsPath, RawFsPath
 
 
 class ProcessingStatus(str, Enum):
@@ -158,3 +169,20 @@ class LibraryFolder(Base):
     """The WatchMode in force, as the last watcher set it; None: never watched."""
     watch_error: Mapped[str | None] = mapped_column(Text)
     """Why the folder is not followed by events (or at all), in a person's words."""
+
+
+class FolderMount(Base):
+    """Where one host sees a library folder, when not at the path stored (a library
+    shared by several machines: library/paths.py, PathMap). Written by `mus folders
+    map` on that host."""
+
+    __tablename__ = "folder_mount"
+    __table_args__ = (UniqueConstraint("folder_id", "host"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("library_folder.id", ondelete="CASCADE"), nullable=False
+    )
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    path: Mapped[str] = mapped_column(RawFsPath, nullable=False)
+    """The folder's path on that host."""

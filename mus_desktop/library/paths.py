@@ -1,20 +1,79 @@
-"""File paths stored losslessly.
+"""File paths stored losslessly, and seen from each host where it sees them.
 
 POSIX file names are bytes. Python turns undecodable bytes into lone surrogates
 (`os.fsdecode`), which SQLite's UTF-8 text cannot hold, so the path column
 stores the raw bytes and hands Python the usual `str` back.
+
+A library shared by several machines (PostgreSQL) stores each path as the host
+that added its library folder saw it; another host that mounts the folder
+elsewhere (`/srv/music` on the server, `/mnt/nas/music` on a laptop) records
+where (`folder_mount`, `mus folders map`), and its database engine carries a
+`PathMap` that turns stored paths into its own and back, in the column type
+itself: every query, comparison and range of paths then works in local paths.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from sqlalchemy import LargeBinary
 from sqlalchemy.types import TypeDecorator
 
+PATH_MAP_ATTRIBUTE = "mus_path_map"
+"""Where an engine's dialect carries its PathMap (one per engine, so per Database)."""
+
+
+@dataclass(frozen=True)
+class PathMap:
+    """(stored folder, local folder) pairs: where this host sees each library
+    folder that it mounts at another path than the one stored. Library folders
+    never nest, so at most one pair applies to a path."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def to_local(self, stored: str) -> str:
+        return _swap(stored, self.pairs)
+
+    def to_stored(self, local: str) -> str:
+        return _swap(local, tuple((b, a) for a, b in self.pairs))
+
+
+def _swap(path: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        if is_within(path, old):
+            return new + path[len(old.rstrip(os.sep)) :] if path != old else new
+    return path
+
+
+def path_map_of(dialect: object) -> PathMap | None:
+    return getattr(dialect, PATH_MAP_ATTRIBUTE, None)
+
 
 class FsPath(TypeDecorator[str]):
-    """A `str` path in Python, its exact file-system bytes in SQLite."""
+    """A `str` path in Python (this host's), its exact file-system bytes in the
+    database (as stored: see PathMap)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> bytes | None:
+        if value is None:
+            return None
+        mapping = path_map_of(dialect)
+        return os.fsencode(mapping.to_stored(value) if mapping else value)
+
+    def process_result_value(self, value: bytes | str | None, dialect: object) -> str | None:
+        if value is None:
+            return None
+        # Rows written by an older schema stored text.
+        path = value if isinstance(value, str) else os.fsdecode(value)
+        mapping = path_map_of(dialect)
+        return mapping.to_local(path) if mapping else path
+
+
+class RawFsPath(TypeDecorator[str]):
+    """A path stored as exact bytes and never mapped: a host's own mount point."""
 
     impl = LargeBinary
     cache_ok = True
@@ -23,9 +82,7 @@ class FsPath(TypeDecorator[str]):
         return None if value is None else os.fsencode(value)
 
     def process_result_value(self, value: bytes | str | None, dialect: object) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # rows written by an older schema stored text
+        if value is None or isinstance(value, str):
             return value
         return os.fsdecode(value)
 

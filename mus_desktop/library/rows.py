@@ -21,7 +21,7 @@ from sqlalchemy import Connection, LargeBinary, func, select, type_coerce
 from mus_desktop.library.engine import Database
 from mus_desktop.library.identity import unmerged_candidates
 from mus_desktop.library.models import DeletedTrack, Track
-from mus_desktop.library.paths import display_path
+from mus_desktop.library.paths import PathMap, display_path, path_map_of
 from mus_desktop.library.queries import duplicates_of, same_recording_as
 
 
@@ -93,14 +93,14 @@ def _shown_path(stored: bytes | str) -> str:
     return stored.decode("utf-8", "replace")
 
 
-def _to_row(raw: tuple[Any, ...]) -> TrackRow:
+def _to_row(raw: tuple[Any, ...], mapping: PathMap | None = None) -> TrackRow:
     """One row as the window keeps it, from the driver's plain tuple. The values
     many rows share (status, artist, album, format, error) are interned: SQLite
     hands out a new string per row, and at a million rows the copies alone took
     ~250 MB."""
     (id_, status, title, artist, album, number, duration, fmt, path, error, missing, chash,
      album_artist, disc, audio_hash, _seq) = raw  # fmt: skip
-    shown = _shown_path(path)
+    shown = _shown_path(path) if mapping is None else mapping.to_local(_shown_path(path))
     return TrackRow(
         id_,
         intern(status),
@@ -143,13 +143,14 @@ def _read_parts(
     sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
     if not conn.in_transaction():
         conn.begin()
+    mapping = path_map_of(conn.dialect)
     driver = conn.connection.driver_connection
     on_server = conn.dialect.name != "sqlite"
     cursor = driver.cursor("mus_rows") if on_server else driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
         while part := cursor.fetchmany(part_rows):
-            yield [_to_row(raw) for raw in part], max(raw[-1] for raw in part)
+            yield [_to_row(raw, mapping) for raw in part], max(raw[-1] for raw in part)
     finally:
         cursor.close()
 

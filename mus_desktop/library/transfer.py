@@ -2,7 +2,7 @@
 file to PostgreSQL (docs/server.md, "Moving from SQLite").
 
 The copy keeps every track's id, status, error, hashes and tags, and every
-library folder, so jobs, retries and the window's selection name the same
+library folder (and where each host mounts it), so jobs, retries and the window's selection name the same
 tracks after the move. It is one write transaction on the target: it lands
 whole or not at all. The source is only read. `deleted_track` is not copied:
 it tells a window following the library which rows went away, and no window
@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Table, func, insert, select, text
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.models import LibraryFolder, Track
+from mus_desktop.library.models import FolderMount, LibraryFolder, Track
 
 COPY_ROWS = 5000
 """Rows read and inserted at a time: memory stays flat however large the library."""
-_TABLES: tuple[Table, ...] = (LibraryFolder.__table__, Track.__table__)  # type: ignore[assignment]
+_TABLES: tuple[Table, ...] = (
+    LibraryFolder.__table__,  # type: ignore[assignment]
+    FolderMount.__table__,  # type: ignore[assignment]
+    Track.__table__,  # type: ignore[assignment]
+)
 
 
 class TargetNotEmpty(ValueError):

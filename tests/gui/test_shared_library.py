@@ -1,0 +1,65 @@
+"""A library shared by two hosts: one imports it, the other's window follows, each
+seeing the music at its own path (tests/runtime/test_shared_library.py has the commands)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mus_desktop.config import Settings
+from mus_desktop.gui.status import Kind
+from mus_desktop.library.engine import Database
+from mus_desktop.library.folders import map_folder
+from tests.runtime.conftest import REPO_ROOT, mus_env
+from tools.audiogen import make_library
+
+pytestmark = pytest.mark.parametrize("library_engine", ["postgresql"], indirect=True)
+
+
+def test_one_host_imports_and_the_other_hosts_window_follows_in_its_own_paths(
+    qtbot,
+    window_factory,
+    offline_settings: Settings,
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    library = make_library(tmp_path / "srv" / "music", albums=2, tracks_per_album=5)
+    laptop_path = tmp_path / "mnt" / "nas" / "music"
+    laptop_path.parent.mkdir(parents=True)
+    shutil.copytree(library.root, laptop_path, copy_function=os.link)
+    server = mus_env(MUS_HOST="server", MUS_REDIS_URL="", MUS_RUNTIME_DIR=str(tmp_path / "srv-run"))
+    added = subprocess.run(
+        [sys.executable, "-m", "mus_desktop", "folders", "add", str(library.root)],
+        env=server,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    monkeypatch.setenv("MUS_HOST", "laptop")
+    map_folder(db, library.root, laptop_path)
+    window = window_factory(offline_settings, db)  # this window's broker is down: no workers
+
+    importer = subprocess.Popen(
+        [sys.executable, "-m", "mus_desktop", "import", "--wait", str(library.root)],
+        env=server,
+        cwd=REPO_ROOT,
+    )
+    try:
+        total = len(library.entries)
+        qtbot.waitUntil(
+            lambda: window.model.counts().by_kind.get(Kind.COMPLETE) == total, timeout=120_000
+        )
+        assert importer.wait(timeout=60) == 0
+    finally:
+        importer.kill()
+
+    paths = {row.path for row in window.model.rows_in(0, window.model.rowCount() - 1)}
+    assert len(paths) == len(library.entries)
+    assert all(path.startswith(f"{laptop_path}{os.sep}") for path in paths), paths
