@@ -2,11 +2,11 @@
 file to PostgreSQL (docs/server.md, "Moving from SQLite").
 
 The copy keeps every track's id, status, error, hashes and tags, and every
-library folder (and where each host mounts it), so jobs, retries and the window's selection name the same
-tracks after the move. It is one write transaction on the target: it lands
-whole or not at all. The source is only read. `deleted_track` is not copied:
-it tells a window following the library which rows went away, and no window
-has followed the new database yet.
+library folder (and where each host mounts it), so jobs, retries and the
+window's selection name the same tracks after the move. It is one write
+transaction on the target: it lands whole or not at all. The source is only
+read. `deleted_track` is not copied: it tells a window following the library
+which rows went away, and no window has followed the new database yet.
 """
 
 from __future__ import annotations
