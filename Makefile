@@ -36,7 +36,9 @@ $(DCLINT): | $(INSTALLED)
 	PATH="$(abspath $(BIN)):$$PATH" npm install --prefix .cache/node --no-save --no-audit \
 		--no-fund --loglevel=error dclint@3.1.0
 
+# The tests also need a PostgreSQL server installed (they start their own cluster).
 test: $(INSTALLED) $(DCLINT)
+	PYTHON=$(PYTHON) ./tools/system-deps.sh test
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 lint: $(INSTALLED)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the app and its tests need beyond Python itself: the shared
 # libraries Qt loads (even offscreen), those its X11 (xcb) and Wayland
-# platform plugins load on a desktop, venv support, and the PostgreSQL server the
-# tests start a throwaway cluster of (tests/postgres_fixture.py).
+# platform plugins load on a desktop, venv support; with the argument `test`, also
+# the PostgreSQL server the tests start a throwaway cluster of
+# (tests/postgres_fixture.py), which the app itself never needs installed.
 # (Node.js for the compose-file linter comes from PyPI, in the dev extra.)
 # Installs only what is missing; needs root (or sudo) only when something is.
 set -euo pipefail
@@ -10,7 +11,10 @@ set -euo pipefail
 packages=(libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
     libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
     libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0
-    libwayland-client0 libwayland-cursor0 libwayland-egl1 postgresql)
+    libwayland-client0 libwayland-cursor0 libwayland-egl1)
+if [ "${1:-}" = "test" ]; then
+    packages+=(postgresql)
+fi
 if ! "${PYTHON:-python3}" -c "import ensurepip" 2>/dev/null; then
     packages+=(python3-venv)
 fi

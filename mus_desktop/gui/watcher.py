@@ -1,7 +1,8 @@
 """The library watcher: a QObject living in its own QThread with its own
-database connection. It loads every row once, in parts, then polls `PRAGMA
-data_version` a few times a second and sends on just the rows that changed
-and the ids of rows deleted.
+database connection. It loads every row once, in parts, then asks a few times
+a second whether anything was committed (library/rows.py, ChangeFollower) and
+sends on just the rows that changed and the ids of rows deleted. A database
+that stops answering is said once, and followed again when it answers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import ChangeFollower, TrackRow
+from mus_desktop.terminal import one_line
 
 POLL_INTERVAL_MS = 250
 
@@ -23,12 +25,15 @@ class LibraryWatcher(QObject):
     changed = Signal(object)
     """rows.Changes: rows inserted or updated, and ids deleted, since the last signal."""
     failed = Signal(str)
+    recovered = Signal()
+    """The library can be read again after a failure."""
 
     def __init__(self, db: Database) -> None:
         super().__init__()
         self._db = db
         self._follower: ChangeFollower | None = None
         self._timer: QTimer | None = None
+        self._failing = False
 
     @Slot()
     def start(self) -> None:
@@ -55,9 +60,18 @@ class LibraryWatcher(QObject):
             return
         try:
             changes = self._follower.poll()
-        except Exception as exc:  # a locked or vanished file: say so, keep polling
-            self.failed.emit(f"cannot read the library: {exc}")
+        except Exception as exc:  # a locked file, a server gone: say so once, keep polling
+            if not self._failing:
+                self._failing = True
+                words = one_line(getattr(exc, "orig", None) or exc)
+                self.failed.emit(
+                    f"Cannot read the library ({words}): showing what was read; "
+                    "following it again once it answers"
+                )
             return
+        if self._failing:
+            self._failing = False
+            self.recovered.emit()
         if changes.rows or changes.removed:
             self.changed.emit(changes)
 

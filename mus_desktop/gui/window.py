@@ -159,6 +159,9 @@ class MainWindow(QMainWindow):
         self.watcher.watcher.loaded.connect(self._on_loaded)
         self.watcher.watcher.changed.connect(self._on_changed)
         self.watcher.watcher.failed.connect(self._on_watch_failed)
+        self.watcher.watcher.recovered.connect(
+            lambda: self.show_message("The library answers again", 10000)
+        )
         self.services = ServicesThread(settings, db)
         svc = self.services.services
         svc.brokerChanged.connect(self._on_broker)

@@ -17,6 +17,7 @@ from sys import intern
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, LargeBinary, func, select, type_coerce
+from sqlalchemy.exc import DBAPIError
 
 from mus_desktop.library.engine import Database
 from mus_desktop.library.identity import unmerged_candidates
@@ -227,7 +228,22 @@ class ChangeFollower:
             self._conn.rollback()
 
     def poll(self) -> Changes:
-        """What changed since the last load or poll; empty when nothing was committed."""
+        """What changed since the last load or poll; empty when nothing was committed.
+
+        A failure (a database server restarted, the network gone) leaves the
+        follower where it was: its connection is replaced, and the next poll
+        after the database answers again reads everything since the last seen."""
+        try:
+            if self._conn.closed:
+                self._conn = self._db.engine.connect()
+                self._version = None
+            return self._poll()
+        except DBAPIError:
+            self._conn.invalidate()
+            self._conn.close()  # a new one at the next poll
+            raise
+
+    def _poll(self) -> Changes:
         version = self._data_version()
         if version == self._version:
             return Changes([], [])

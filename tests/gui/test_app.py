@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from mus_desktop.config import Settings
+from mus_desktop.config import Settings, load_settings
 from mus_desktop.gui.app import application, open_error_box, try_open
 
 
@@ -43,3 +43,21 @@ def test_locked_database_is_reported(qapp, settings: Settings) -> None:
         holder.close()
     assert isinstance(result, Exception)
     assert "database is locked" in open_error_box(settings, result).informativeText()
+
+
+def test_a_database_server_that_does_not_answer_offers_to_retry(
+    qapp, settings: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nobody = tmp_path / "no-server"
+    nobody.mkdir()
+    monkeypatch.setenv("MUS_DB", f"postgresql://mus:s3cret@/musdb?host={nobody}")
+    unreachable = load_settings()
+
+    failure = try_open(unreachable)
+
+    assert isinstance(failure, Exception)
+    box = open_error_box(unreachable, failure)
+    assert "does not answer" in box.text()
+    assert "s3cret" not in box.text() + box.informativeText()
+    assert box.standardButtons() & QMessageBox.StandardButton.Retry
+    assert "Nothing recorded is lost" in box.informativeText()

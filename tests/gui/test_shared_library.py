@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mus_desktop.config import Settings
+from mus_desktop.config import Settings, load_settings
 from mus_desktop.gui.status import Kind
-from mus_desktop.library.engine import Database
+from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.folders import map_folder
+from mus_desktop.library.models import Track
+from tests.postgres_fixture import start_postgres
 from tests.runtime.conftest import REPO_ROOT, mus_env
 from tools.audiogen import make_library
 
@@ -63,3 +65,42 @@ def test_one_host_imports_and_the_other_hosts_window_follows_in_its_own_paths(
     paths = {row.path for row in window.model.rows_in(0, window.model.rowCount() - 1)}
     assert len(paths) == len(library.entries)
     assert all(path.startswith(f"{laptop_path}{os.sep}") for path in paths), paths
+
+
+def test_the_window_says_when_the_database_stops_answering_and_follows_it_again(
+    qtbot,
+    window_factory,
+    offline_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = start_postgres(tmp_path / "own-server")
+    try:
+        url = server.new_database()
+        monkeypatch.setenv("MUS_DB", url)
+        db = open_database(url)
+        with db.write() as session:
+            session.add_all(Track(path=f"/music/t{n:03d}.flac") for n in range(1, 81))
+        window = window_factory(load_settings(), db)
+        qtbot.waitUntil(lambda: window.model.rowCount() == 80)
+
+        server.stop(immediately=True)
+        qtbot.waitUntil(
+            lambda: window.status_bar.message_label.text().startswith("Cannot read the library"),
+            timeout=10_000,
+        )
+        assert window.model.rowCount() == 80  # what was read stays shown
+        server.start()
+        writer = subprocess.run(
+            [sys.executable, "-m", "tests.gui.status_writer", url], cwd=REPO_ROOT, timeout=120
+        )
+        assert writer.returncode == 0
+
+        qtbot.waitUntil(
+            lambda: window.model.counts().by_kind.get(Kind.COMPLETE) == 78, timeout=30_000
+        )
+        assert window.status_bar.message_label.text() in ("The library answers again", "")
+        db.dispose()
+    finally:
+        server.stop()
+        shutil.rmtree(server.socket_dir, ignore_errors=True)
