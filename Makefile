@@ -67,6 +67,7 @@ lock:
 # Byte-compiled like an installed package (and like beets, which pip compiled), even
 # where PYTHONDONTWRITEBYTECODE keeps the editable checkout from writing .pyc files.
 bench: $(INSTALLED)
+	PYTHON=$(PYTHON) ./tools/system-deps.sh test
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m compileall -q mus_desktop
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks

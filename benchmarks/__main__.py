@@ -2,9 +2,10 @@
 
 Settings: BENCH_TRACKS (default 2000), BENCH_RUNS (runs per comparison, default 5),
 BENCH_PAD_KB (tag padding per file, default 1000 KiB, so files are ~1 MB),
-BENCH_ONLY (comma-separated module names: library_ops, floor, queue_overhead, hashing,
-window, watch_libraries, watching, scale); watching: BENCH_WATCH_TRACKS (default 20000), and
-both watching modules BENCH_WATCH_IDLE_SECONDS (default 60).
+BENCH_ONLY (comma-separated module names: library_ops, engines, floor, queue_overhead,
+hashing, window, watch_libraries, watching, scale); watching: BENCH_WATCH_TRACKS (default
+20000), and both watching modules BENCH_WATCH_IDLE_SECONDS (default 60). `engines` starts a
+PostgreSQL server of its own (Debian's `postgresql`, as `make test` installs).
 
 Scale rows run only when BENCH_SCALE is set: comma-separated library sizes in tracks (e.g.
 `BENCH_SCALE=20000,100000`), each a library of small generated tracks made once under
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import (
+    engines,
     floor,
     hashing,
     library_ops,
@@ -37,6 +39,7 @@ from benchmarks.common import REPO, Context, Row, ensure_library, env_int, machi
 
 MODULES = {
     "library_ops": library_ops,
+    "engines": engines,
     "floor": floor,
     "queue_overhead": queue_overhead,
     "hashing": hashing,

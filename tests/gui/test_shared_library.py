@@ -102,5 +102,4 @@ def test_the_window_says_when_the_database_stops_answering_and_follows_it_again(
         assert window.status_bar.message_label.text() in ("The library answers again", "")
         db.dispose()
     finally:
-        server.stop()
-        shutil.rmtree(server.socket_dir, ignore_errors=True)
+        server.remove()

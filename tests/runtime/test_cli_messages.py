@@ -91,21 +91,22 @@ def test_read_only_commands_do_not_create_a_library(tmp_path: Path) -> None:
     assert not (tmp_path / "typo").exists()
 
 
-def test_a_database_url_in_mus_db_is_refused_without_repeating_it(
+def test_a_database_url_mus_cannot_use_is_refused_without_repeating_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A URL is not taken for a relative path (that made a folder `postgresql:`
-    with an empty library and reported success), and its password is not echoed."""
+    with an empty library and reported success); one of a database mus does not
+    speak is refused, and its password is not echoed."""
     music = tmp_path / "music"
     music.mkdir()
     monkeypatch.chdir(tmp_path)
-    env = mus_env(MUS_DB="postgresql://mus:s3cret@db.example/musdb?sslmode=require")
+    env = mus_env(MUS_DB="mysql://mus:s3cret@db.example/musdb?ssl=true")
 
     result = run_mus("import", "--wait", str(music), env=env)
 
     assert result.returncode == 2
     line = _one_line(result.stderr)
-    assert "MUS_DB holds a postgresql:// URL" in line
+    assert "MUS_DB holds a mysql:// URL" in line and "or a postgresql:// URL" in line
     assert "s3cret" not in result.stderr + result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["music"]
 

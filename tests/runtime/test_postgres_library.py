@@ -3,7 +3,6 @@ commands, their one-line failures, and a database that goes away mid-import."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -120,5 +119,4 @@ def test_the_database_killed_and_restarted_mid_import_loses_nothing(
         finally:
             db.dispose()
     finally:
-        server.stop()
-        shutil.rmtree(server.socket_dir, ignore_errors=True)
+        server.remove()
