@@ -146,8 +146,8 @@ def run(ctx: Context) -> list[Row]:
     return [
         Row(
             "engines",
-            f"`mus import --wait`, {ctx.tracks} tracks, to exit: PostgreSQL (other) "
-            "against SQLite (mus), local server on a socket",
+            f"`mus import --wait`, {ctx.tracks} tracks, to exit, median of {runs}: "
+            "PostgreSQL (other) against SQLite (mus), local server on a socket",
             fmt_s(sqlite_import),
             fmt_s(pg_import),
             f"{pg_import / sqlite_import:.2f}x",
@@ -157,8 +157,8 @@ def run(ctx: Context) -> list[Row]:
             "engines",
             f"status writes per track, batches of {WRITE_BATCH}: PostgreSQL (other) against "
             "SQLite (mus)",
-            fmt_ms(writes["sqlite"]),
-            fmt_ms(writes["postgresql"]),
+            f"{writes['sqlite'] * 1e6:.1f} µs",
+            f"{writes['postgresql'] * 1e6:.1f} µs",
             f"{writes['postgresql'] / writes['sqlite']:.2f}x",
             data={"sqlite_s_per_track": writes["sqlite"], "pg_s_per_track": writes["postgresql"]},
         ),
