@@ -45,8 +45,10 @@ def test_a_connection_in_another_process_is_tuned_too(tmp_path: Path) -> None:
     assert {name: reported[name] for name in EXPECTED} == EXPECTED
 
 
-def _read_then_write(db_path: str, seconds: float, queue: multiprocessing.Queue) -> None:
-    database = open_database(db_path)
+def _read_then_write(target: str, seconds: float, queue: multiprocessing.Queue) -> None:
+    """Read five rows and write them back, again and again, in one process (the
+    library at `target`: a SQLite file or a PostgreSQL URL)."""
+    database = open_database(target)
     errors = 0
     commits = 0
     deadline = time.monotonic() + seconds

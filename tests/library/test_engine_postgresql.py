@@ -14,24 +14,9 @@ from mus_desktop.library.engine import open_database
 from mus_desktop.library.migrations import SCHEMA_VERSION
 from mus_desktop.library.models import ChangeCounter, Track
 from mus_desktop.library.scanner import scan
+from tests.library.test_engine import _read_then_write
 from tests.postgres_fixture import PostgresServer
 from tools.audiogen import make_library
-
-
-def _read_then_write(url: str, seconds: float, queue: multiprocessing.Queue) -> None:
-    database = open_database(url)
-    commits = errors = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with database.write() as session:
-                for track in session.scalars(select(Track).where(Track.id <= 5)):
-                    track.year = (track.year or 0) + 1
-            commits += 1
-        except Exception as exc:  # counted, and the test shows which
-            errors += 1
-            queue.put(("error", repr(exc)))
-    queue.put(("done", commits, errors))
 
 
 def _spawn(target: object, args_of: list[tuple[object, ...]]) -> list[multiprocessing.Process]:
