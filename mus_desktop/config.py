@@ -84,6 +84,10 @@ class Settings:
     folders together (0: as many as the kernel allows); past it, a folder is polled."""
     db_url: str | None = None
     """MUS_DB holding a `postgresql://` URL: the library lives on that server."""
+    follow_remote: bool = False
+    """MUS_FOLLOW_REMOTE=1: in a shared library, watch and scan a library folder this
+    host sees on a network file system too (by default the host that has it on a
+    local disk does)."""
     config_path: Path | None = None
     """The settings file read (it may not exist)."""
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
@@ -364,6 +368,7 @@ def load_settings() -> Settings:
         rescan_hours=_int_var("MUS_RESCAN_HOURS", 24, 0, 24 * 366),
         poll_seconds=_int_var("MUS_POLL_SECONDS", 30, 1, 86400),
         watch_max_folders=_int_var("MUS_WATCH_MAX_FOLDERS", 0, 0, 10_000_000),
+        follow_remote=bool(_int_var("MUS_FOLLOW_REMOTE", 0, 0, 1)),
         config_path=config_path,
         origins=origins,
     )

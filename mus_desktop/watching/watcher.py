@@ -66,6 +66,21 @@ ScanCallback = Callable[[ScanReport], None]
 FoldersCallback = Callable[[list[FolderState]], None]
 
 
+def left_to_other_hosts(folder: str) -> str | None:
+    """Why this host leaves a shared library's folder to another, or None: the
+    folder is on a network file system here, so the host that has it on a local
+    disk follows it, with events and at disk speed. Two hosts scanning one folder
+    would also rewrite each other's device and inode numbers (and, where a
+    network file system rounds them, mtimes) at every scan."""
+    fstype = file_system_of(folder)
+    if not is_network_or_virtual(fstype):
+        return None
+    return (
+        f"on a {fstype} file system here: the host that has it on a local disk follows it "
+        "(its `mus watch`); MUS_FOLLOW_REMOTE=1 follows it from here too"
+    )
+
+
 def planned_mode(folder: str, setting: str) -> tuple[str, str | None]:
     """The mode MUS_WATCH and the folder's file system ask for, and why it is not
     events when it is not."""
@@ -233,11 +248,14 @@ class FolderWatcher:
         for path, device in folders.items():
             state = self._states.get(path)
             reason = offline_reason(path, partial(count_present, self._db, path), device)
-            if reason is not None:
+            elsewhere = None if reason is not None else self._left_to_other_hosts(path)
+            if reason is not None or elsewhere is not None:
                 if state is None or state.mode != WatchMode.OFFLINE.value:
                     self._events.unwatch(path)
                     self.buffer.discard_under([path])
-                    self._set_state(FolderState(path, WatchMode.OFFLINE.value, reason))
+                    offline = FolderState(path, WatchMode.OFFLINE.value, reason or elsewhere)
+                    # Another host's state stays recorded: it is the one following it.
+                    self._set_state(offline, record=elsewhere is None)
                     changed = True
                 continue
             if state is None or state.mode == WatchMode.OFFLINE.value:
@@ -278,10 +296,17 @@ class FolderWatcher:
                 return FolderState(folder, "off", f"cannot poll it ({exc.strerror or exc})")
         return FolderState(folder, mode, why)
 
-    def _set_state(self, state: FolderState) -> None:
+    def _left_to_other_hosts(self, folder: str) -> str | None:
+        if not self._db.on_server or self._settings.follow_remote:
+            return None
+        return left_to_other_hosts(folder)
+
+    def _set_state(self, state: FolderState, *, record: bool = True) -> None:
         if self._states.get(state.path) == state:
             return
         self._states[state.path] = state
+        if not record:
+            return
         try:
             record_watch_state(self._db, state.path, state.mode, state.error)
         except Exception:  # a busy or full database: the state is only shown, keep going
