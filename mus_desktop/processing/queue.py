@@ -65,12 +65,18 @@ def queue_name(database: Path | str) -> str:
 
 
 def make_queue(connection: Redis, settings: Settings) -> Queue:
-    return Queue(
+    """The library's queue; a shared library's routes each track to its folder's
+    (processing/routing.py)."""
+    from mus_desktop.processing.routing import LibraryQueue
+
+    queue = LibraryQueue(
         queue_name(settings.database),
         connection=connection,
         serializer=JSONSerializer,
         default_timeout=settings.job_timeout,
     )
+    queue.shared_target = settings.db_url
+    return queue
 
 
 def batched(track_ids: Iterable[int], size: int) -> list[list[int]]:

@@ -39,9 +39,13 @@ from rq.utils import now as rq_now
 
 from mus_desktop.processes import end_with_parent, is_running
 from mus_desktop.processing.queue import JOB_FUNCTION
+from mus_desktop.processing.routing import family_of
 from mus_desktop.terminal import one_line
 
 HEARTBEAT_SECONDS = 5
+LISTEN_REFRESH_SECONDS = 15.0
+"""How often an idle worker of a shared library looks again at which folder
+queues it should listen on (processing/routing.py)."""
 """How often a worker tells the broker it is alive, idle or busy: a worker whose
 registration the broker lost (a flush, a restart without its data) is counted
 again within this long."""
@@ -166,9 +170,15 @@ class MusWorker(Worker):
       `Worker.serialize` do at its birth.
     - `setup_work_horse_signals`, the first thing a work horse does: from then
       on it ends with its worker (see `end_with_parent`).
+    - `queues` and `_ordered_queues`, which its main loop dequeues from, each
+      time it waits again: for a shared library, `listening` says the queues to
+      listen on now (processing/routing.py), and the heartbeat of an idle
+      worker brings them up to date at most every LISTEN_REFRESH_SECONDS.
     """
 
     job_class = MusJob
+    listening: Callable[[], list[str]] | None = None
+    _listened_at = 0.0
 
     def _shutdown(self) -> None:
         self._stop_requested = True
@@ -187,11 +197,39 @@ class MusWorker(Worker):
         if self.is_horse:
             return
         self._register_again_if_gone()
+        self._listen_again()
         retry = self.connection.get_retry()
         if isinstance(retry, ReconnectingRetry) and retry.lost_at is not None:
             away = time.monotonic() - retry.lost_at
             retry.lost_at = None
             self.log.info("Worker %s: the broker answers again (after %.0f s)", self.name, away)
+
+    def _listen_again(self) -> None:
+        if self.listening is None or time.monotonic() - self._listened_at < LISTEN_REFRESH_SECONDS:
+            return
+        self._listened_at = time.monotonic()
+        try:
+            names = self.listening()
+        except Exception:  # the library unreachable a moment: the queues stay as they are
+            self.log.warning("Worker %s: could not look up its queues", self.name, exc_info=True)
+            return
+        if names == self.queue_names():
+            return
+        self.queues = [
+            self.queue_class(
+                name,
+                connection=self.connection,
+                job_class=self.job_class,
+                serializer=self.serializer,
+            )
+            for name in names
+        ]
+        self._ordered_queues = self.queues[:]
+        with self.connection.pipeline() as pipe:
+            worker_registration.register(self, pipe)
+            pipe.hset(self.key, "queues", ",".join(names))
+            pipe.execute()
+        self.log.info("Worker %s: now listening on %s", self.name, ", ".join(names))
 
     def _register_again_if_gone(self) -> None:
         """Register again if the broker no longer lists this worker (FLUSHALL, or a
@@ -232,15 +270,21 @@ def live_workers(queue: Queue) -> list[Worker]:
     return [worker for worker in Worker.all(queue=queue) if worker_alive(worker)]
 
 
-def make_worker(queue_name: str, connection: Redis) -> MusWorker:
-    """A worker on `queue_name`, its heartbeat every HEARTBEAT_SECONDS."""
-    return MusWorker(
-        [queue_name],  # RQ builds the queue with MusJob
+def make_worker(
+    queue_name: str, connection: Redis, listening: Callable[[], list[str]] | None = None
+) -> MusWorker:
+    """A worker on `queue_name` (or, for a shared library, on the queues `listening`
+    names, the library's first), its heartbeat every HEARTBEAT_SECONDS."""
+    worker = MusWorker(
+        listening() if listening is not None else [queue_name],  # RQ builds them with MusJob
         connection=connection,
         serializer=JSONSerializer,
         worker_ttl=HEARTBEAT_SECONDS + 15,  # RQ waits worker_ttl - 15 s for a job
         job_monitoring_interval=HEARTBEAT_SECONDS,
     )
+    worker.listening = listening
+    worker._listened_at = time.monotonic()
+    return worker
 
 
 def reconnecting_client(url: str) -> tuple[Redis, ReconnectingRetry]:
@@ -284,19 +328,23 @@ def work_in_flight(queue: Queue) -> InFlight:
     moments: so with no such worker the entry is abandoned at once, and
     otherwise once RQ's "first seen" marker for it (set here, and by RQ's own
     cleanup) is TAKING_GRACE_SECONDS old.
+
+    A shared library's folder queues count with the library's (routing.py):
+    every worker listens on the library's queue, so its workers are all of them.
     """
-    job_ids = list(queue.get_job_ids())
-    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
-    taken = intermediate.get_job_ids()
+    queues = family_of(queue)
+    job_ids = [job_id for each in queues for job_id in each.get_job_ids()]
+    intermediates = [IntermediateQueue(each.key, connection=each.connection) for each in queues]
+    taken = [(list_, job_id) for list_ in intermediates for job_id in list_.get_job_ids()]
     current = [worker.get_current_job_id() for worker in live_workers(queue)]
     held = {job_id for job_id in current if job_id}
     someone_taking = None in current
     abandoned = [
         job_id
-        for job_id in taken
-        if job_id not in held and not (someone_taking and _just_taken(intermediate, job_id))
+        for list_, job_id in taken
+        if job_id not in held and not (someone_taking and _just_taken(list_, job_id))
     ]
-    job_ids += [job_id for job_id in taken if job_id not in abandoned]
+    job_ids += [job_id for _list, job_id in taken if job_id not in abandoned]
     job_ids += held
     ids: set[int] = set()
     for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):
@@ -319,25 +367,35 @@ def forget_abandoned(queue: Queue, job_ids: Sequence[str], ttl: int) -> None:
     (a worker that does run one after all makes it persistent again)."""
     if not job_ids:
         return
-    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
+    intermediates = [
+        IntermediateQueue(each.key, connection=each.connection) for each in family_of(queue)
+    ]
     with queue.connection.pipeline() as pipe:
         for job_id in job_ids:
-            pipe.lrem(intermediate.key, 1, job_id)
-            pipe.delete(intermediate.get_first_seen_key(job_id))
+            for intermediate in intermediates:  # the one that holds it; the others hold none
+                pipe.lrem(intermediate.key, 1, job_id)
+                pipe.delete(intermediate.get_first_seen_key(job_id))
             pipe.expire(Job.key_for(job_id), ttl)
         pipe.execute()
 
 
+def queued_jobs(queue: Queue) -> int:
+    """Jobs waiting in the queue (with a shared library's folder queues)."""
+    return sum(each.count for each in family_of(queue))
+
+
 def is_working(queue: Queue) -> bool:
     """Whether the queue holds jobs or a live worker is running one."""
-    return bool(queue.count) or any(w.get_current_job_id() for w in live_workers(queue))
+    return bool(queued_jobs(queue)) or any(w.get_current_job_id() for w in live_workers(queue))
 
 
 def failures_since(queue: Queue, since: datetime) -> list[str]:
     """The last line of each failed job's traceback (`Type: message`), for the jobs
     of the queue that failed at `since` or later (by the workers' clock)."""
     lines = []
-    failed = queue.failed_job_registry.get_job_ids()
+    failed = [
+        job_id for each in family_of(queue) for job_id in each.failed_job_registry.get_job_ids()
+    ]
     for job in Job.fetch_many(failed, connection=queue.connection, serializer=JSONSerializer):
         if job is None or job.ended_at is None or job.ended_at < since:
             continue

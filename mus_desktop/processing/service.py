@@ -33,6 +33,7 @@ from mus_desktop.processing.queue import (
     batch_sizes_for,
     batched,
 )
+from mus_desktop.processing.routing import LibraryQueue
 from mus_desktop.processing.rq_adapter import (
     failures_since,
     forget_abandoned,
@@ -50,11 +51,15 @@ FAILURE_TTL = 7 * 24 * 3600
 
 
 def enqueue(queue: Queue, track_ids: Sequence[int], settings: Settings) -> int:
-    """Queue `track_ids` in batches; returns the number of jobs."""
+    """Queue `track_ids` in batches, a shared library's on their folders' queues
+    (routing.py); returns the number of jobs."""
     if not track_ids:
         return 0
     size = batch_sizes_for(len(track_ids), settings.workers, settings.batch_size)
-    return enqueue_batches(queue, batched(track_ids, size), settings.job_timeout)
+    routes = queue.route(track_ids) if isinstance(queue, LibraryQueue) else [(queue, track_ids)]
+    return sum(
+        enqueue_batches(target, batched(ids, size), settings.job_timeout) for target, ids in routes
+    )
 
 
 def enqueue_batches(queue: Queue, batches: Sequence[Sequence[int]], timeout: int) -> int:

@@ -20,7 +20,7 @@ from rq import Queue
 
 from mus_desktop.config import Settings
 from mus_desktop.processing.queue import BrokerError, make_queue, redact_url
-from mus_desktop.processing.rq_adapter import live_workers
+from mus_desktop.processing.rq_adapter import live_workers, queued_jobs
 from mus_desktop.runtime.broker import PrivateBroker, ping
 from mus_desktop.runtime.workers import LocalWorkerPool
 
@@ -114,7 +114,7 @@ class Backend:
         if self.queue is None:
             return 0
         try:
-            return self.queue.count
+            return queued_jobs(self.queue)
         except redis_errors.RedisError:
             return 0
 
@@ -212,7 +212,7 @@ def probe_broker(settings: Settings) -> dict[str, object]:
     redis = _client(url)
     try:
         queue = make_queue(redis, settings)
-        report.update(live_workers=len(live_workers(queue)), queue_depth=queue.count)
+        report.update(live_workers=len(live_workers(queue)), queue_depth=queued_jobs(queue))
     except redis_errors.RedisError as exc:
         report.update(answers=False, reason=str(exc))
     finally:

@@ -42,6 +42,7 @@ from redis import exceptions as redis_errors
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.processes import end_with_parent, is_running
 from mus_desktop.processing.queue import BrokerUnreachable, queue_name
+from mus_desktop.processing.routing import worker_queue_names
 from mus_desktop.processing.rq_adapter import make_worker, reconnecting_client
 from mus_desktop.runtime import forkserver
 from mus_desktop.runtime.broker import PrivateBroker, ping
@@ -99,7 +100,8 @@ def _work(url: str, settings: Settings, *, burst: bool) -> int:
     pipeline.prepare_worker(settings)
     keep_freed_memory()
     connection, retry = reconnecting_client(url)
-    worker = make_worker(queue_name(settings.database), connection)
+    library_queue = queue_name(settings.database)
+    worker = make_worker(library_queue, connection, worker_queue_names(settings, library_queue))
     try:
         worker.work(burst=burst, logging_level="INFO")
     except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:

@@ -38,11 +38,11 @@ from mus_desktop.library.folders import (
     record_watch_state,
 )
 from mus_desktop.library.models import WatchMode
+from mus_desktop.library.mounts import file_system_of, is_network_or_virtual
 from mus_desktop.library.paths import display_path, is_within
 from mus_desktop.library.scanner import ScanReport, scan
 from mus_desktop.watching.changes import QUIET_SECONDS, ChangeBuffer
 from mus_desktop.watching.events import FolderEvents, is_limit_error, limit_message
-from mus_desktop.watching.mounts import file_system_of, is_network_or_virtual
 
 log = logging.getLogger(__name__)
 

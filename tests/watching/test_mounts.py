@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mus_desktop.library.models import WatchMode
-from mus_desktop.watching.mounts import file_system_of, is_network_or_virtual
+from mus_desktop.library.mounts import file_system_of, is_network_or_virtual
 from mus_desktop.watching.watcher import planned_mode
 
 

@@ -2,7 +2,8 @@
 
 Network and virtual file systems do not report changes made by other machines
 (or by the host of a virtual machine) through inotify, so a library folder on
-one is polled unless MUS_WATCH says otherwise.
+one is polled unless MUS_WATCH says otherwise; in a shared library, one is left
+to the host that has it on a local disk (watching/watcher.py, processing/routing.py).
 """
 
 from __future__ import annotations
@@ -41,3 +42,7 @@ def is_network_or_virtual(fstype: str | None) -> bool:
     if not fstype:
         return False
     return fstype in NETWORK_OR_VIRTUAL or fstype.split(".")[0] in NETWORK_OR_VIRTUAL
+
+
+def is_network_or_virtual_folder(folder: str) -> bool:
+    return is_network_or_virtual(file_system_of(folder))
