@@ -24,6 +24,7 @@ from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database
 from mus_desktop.library.queries import status_counts
 from mus_desktop.library.transitions import count_unfinished, unfinished_ids
+from mus_desktop.processing.routing import family_of
 from mus_desktop.processing.service import import_paths, reconcile
 from tests.runtime.conftest import mus_env, run_mus, wait_until
 from tools.audiogen import make_library
@@ -48,8 +49,10 @@ def worker(broker_settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
 
 def _strand_a_job(queue: Queue) -> list[int]:
     """What a worker killed right after taking a job leaves: RQ's dequeue moved the job
-    to the intermediate list, and nothing more happened. Returns the job's tracks."""
-    job_id = queue.connection.lmove(queue.key, queue.intermediate_queue_key)
+    to the intermediate list, and nothing more happened. Returns the job's tracks.
+    (A shared library's jobs are on its folders' queues: routing.py.)"""
+    taken_from = next(each for each in family_of(queue) if each.count)
+    job_id = queue.connection.lmove(taken_from.key, taken_from.intermediate_queue_key)
     assert job_id is not None
     job = Job.fetch(job_id.decode(), connection=queue.connection, serializer=JSONSerializer)
     return [int(track_id) for track_id in job.args[0]]
@@ -57,14 +60,17 @@ def _strand_a_job(queue: Queue) -> list[int]:
 
 def _queued_tracks(queue: Queue) -> list[int]:
     """The tracks of the jobs waiting in the queue, each as often as it is queued."""
-    jobs = Job.fetch_many(
-        queue.get_job_ids(), connection=queue.connection, serializer=JSONSerializer
-    )
+    job_ids = [job_id for each in family_of(queue) for job_id in each.get_job_ids()]
+    jobs = Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer)
     return [int(track_id) for job in jobs if job is not None for track_id in job.args[0]]
 
 
 def _intermediate(queue: Queue) -> list[bytes]:
-    return queue.connection.lrange(queue.intermediate_queue_key, 0, -1)
+    return [
+        job_id
+        for each in family_of(queue)
+        for job_id in queue.connection.lrange(each.intermediate_queue_key, 0, -1)
+    ]
 
 
 def test_reconcile_queues_again_a_job_its_worker_died_taking(
