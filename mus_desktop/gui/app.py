@@ -12,9 +12,8 @@ from mus_desktop import APP_NAME, APP_ORG
 from mus_desktop.config import Settings
 from mus_desktop.gui.status import app_icon
 from mus_desktop.library.database_errors import is_unreachable
-from mus_desktop.library.engine import Database, open_database
+from mus_desktop.library.engine import Database, connect_later, open_database
 from mus_desktop.runtime import forkserver
-from mus_desktop.terminal import one_line
 
 
 def application() -> QApplication:
@@ -33,23 +32,8 @@ def application() -> QApplication:
 def open_error_box(settings: Settings, exc: BaseException) -> QMessageBox:
     """The dialog for a library that cannot be opened: where it is and the database's words.
 
-    The file is left exactly as it is; nothing here overwrites or deletes it. A
-    database server that does not answer gets a Retry button: it may be starting.
+    The file is left exactly as it is; nothing here overwrites or deletes it.
     """
-    if is_unreachable(exc):
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "mus: the library does not answer",
-            f"The library database does not answer:\n{settings.database_label}",
-            QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close,
-        )
-        box.setDefaultButton(QMessageBox.StandardButton.Retry)
-        box.setInformativeText(
-            f"{one_line(getattr(exc, 'orig', None) or exc)}\n\nNothing recorded is lost. "
-            "Check that the database server is up and reachable from this machine, "
-            "then Retry."
-        )
-        return box
     box = QMessageBox(
         QMessageBox.Icon.Critical,
         "mus: cannot open the library",
@@ -67,9 +51,14 @@ def open_error_box(settings: Settings, exc: BaseException) -> QMessageBox:
 
 
 def try_open(settings: Settings) -> Database | BaseException:
+    """The library, or why it cannot be opened. A database server that does not
+    answer is no reason: the window opens, says so, and reads the library once
+    it answers (as it does for the broker)."""
     try:
         return open_database(settings.database)
-    except Exception as exc:  # locked, read-only, corrupt, unreachable: its words go in the dialog
+    except Exception as exc:  # locked, read-only, corrupt: its words go in the dialog
+        if settings.db_url is not None and is_unreachable(exc):
+            return connect_later(settings.database)
         return exc
 
 
@@ -92,10 +81,9 @@ def run_gui(settings: Settings) -> int:
         forkserver.warm_up()  # imports the workers' modules while the window opens
     app = application()
     db = try_open(settings)
-    while isinstance(db, BaseException):
-        if open_error_box(settings, db).exec() != QMessageBox.StandardButton.Retry:
-            return 1
-        db = try_open(settings)
+    if isinstance(db, BaseException):
+        open_error_box(settings, db).exec()
+        return 1
     from mus_desktop.gui.window import MainWindow
 
     window = MainWindow(settings, db)

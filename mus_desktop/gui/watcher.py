@@ -14,6 +14,8 @@ from mus_desktop.library.rows import ChangeFollower, TrackRow
 from mus_desktop.terminal import one_line
 
 POLL_INTERVAL_MS = 250
+RETRY_LOAD_MS = 2000
+"""How soon the first load is tried again after it failed (a database server down)."""
 
 
 class LibraryWatcher(QObject):
@@ -34,11 +36,15 @@ class LibraryWatcher(QObject):
         self._follower: ChangeFollower | None = None
         self._timer: QTimer | None = None
         self._failing = False
+        self._stopped = False
 
     @Slot()
     def start(self) -> None:
-        """Runs in the watcher thread: the first load, then the polling timer."""
+        """Runs in the watcher thread: the first load, then the polling timer. A
+        first load that fails (a database server not answering yet) is said once
+        and tried again every RETRY_LOAD_MS."""
         try:
+            self._db.ensure_ready()
             self._follower = ChangeFollower(self._db)
             held: list[TrackRow] = []
             for part in self._follower.load_parts():
@@ -46,8 +52,18 @@ class LibraryWatcher(QObject):
                     self.loaded_part.emit(held)
                 held = part
         except Exception as exc:  # the database's own words go to the status bar
-            self.failed.emit(f"cannot read the library: {exc}")
+            if self._follower is not None:
+                self._follower.close()
+                self._follower = None
+            if not self._failing:
+                self._failing = True
+                self.failed.emit(f"Cannot read the library ({one_line(_cause(exc))})")
+            if not self._stopped:
+                QTimer.singleShot(RETRY_LOAD_MS, self, self.start)
             return
+        if self._failing:
+            self._failing = False
+            self.recovered.emit()
         self.loaded.emit(held)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
@@ -63,7 +79,7 @@ class LibraryWatcher(QObject):
         except Exception as exc:  # a locked file, a server gone: say so once, keep polling
             if not self._failing:
                 self._failing = True
-                words = one_line(getattr(exc, "orig", None) or exc)
+                words = one_line(_cause(exc))
                 self.failed.emit(
                     f"Cannot read the library ({words}): showing what was read; "
                     "following it again once it answers"
@@ -77,11 +93,17 @@ class LibraryWatcher(QObject):
 
     @Slot()
     def stop(self) -> None:
+        self._stopped = True
         if self._timer is not None:
             self._timer.stop()
         if self._follower is not None:
             self._follower.close()
             self._follower = None
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The driver's error behind SQLAlchemy's (whose text adds the statement and a link)."""
+    return getattr(exc, "orig", None) or exc
 
 
 class WatcherThread:

@@ -148,6 +148,19 @@ class Database:
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(writing(self.engine), expire_on_commit=False)
         self.label = self.label or str(self.path)
+        self._ready = False
+
+    def ensure_ready(self) -> None:
+        """Create or upgrade the schema and read where this host sees the library
+        folders, once (`open_database` does it; the window, for a database server
+        that does not answer yet, when it first does)."""
+        if self._ready:
+            return
+        from mus_desktop.library.migrations import migrate
+
+        migrate(self.engine)
+        self.load_path_map()
+        self._ready = True
 
     @property
     def on_server(self) -> bool:
@@ -231,16 +244,18 @@ class Database:
         self.engine.dispose()
 
 
+def connect_later(target: Path | str) -> Database:
+    """The library database, not yet opened: nothing is read or written until
+    `ensure_ready()`."""
+    if is_server_url(target):
+        return Database(path=None, engine=make_engine(target), label=shown_url(str(target)))
+    path = Path(target).absolute()
+    return Database(path=path, engine=make_engine(path))
+
+
 def open_database(target: Path | str) -> Database:
     """Open (creating or upgrading in place) the library database: a SQLite file's
     path, or a `postgresql://` URL."""
-    from mus_desktop.library.migrations import migrate
-
-    if is_server_url(target):
-        database = Database(path=None, engine=make_engine(target), label=shown_url(str(target)))
-    else:
-        path = Path(target).absolute()
-        database = Database(path=path, engine=make_engine(path))
-    migrate(database.engine)
-    database.load_path_map()
+    database = connect_later(target)
+    database.ensure_ready()
     return database

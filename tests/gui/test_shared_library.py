@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mus_desktop.config import Settings, load_settings
+from mus_desktop.gui.app import try_open
 from mus_desktop.gui.status import Kind
 from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.folders import map_folder
@@ -101,5 +102,40 @@ def test_the_window_says_when_the_database_stops_answering_and_follows_it_again(
         )
         assert window.status_bar.message_label.text() in ("The library answers again", "")
         db.dispose()
+    finally:
+        server.remove()
+
+
+def test_the_window_opens_while_the_database_server_is_down_and_reads_it_once_up(
+    qtbot,
+    window_factory,
+    offline_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = start_postgres(tmp_path / "own-server")
+    try:
+        url = server.new_database()
+        monkeypatch.setenv("MUS_DB", url)
+        db = open_database(url)
+        with db.write() as session:
+            session.add_all(Track(path=f"/music/t{n:03d}.flac") for n in range(1, 31))
+        db.dispose()
+        server.stop(immediately=True)
+        settings = load_settings()
+
+        opened = try_open(settings)
+
+        assert isinstance(opened, Database)
+        window = window_factory(settings, opened)
+        qtbot.waitUntil(
+            lambda: window.status_bar.message_label.text().startswith("Cannot read the library"),
+            timeout=15_000,
+        )
+        assert window.model.rowCount() == 0
+        server.start()
+        qtbot.waitUntil(lambda: window.model.rowCount() == 30, timeout=30_000)
+        assert window.status_bar.message_label.text() == "The library answers again"
+        opened.dispose()
     finally:
         server.remove()
