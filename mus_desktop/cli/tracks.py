@@ -86,12 +86,14 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
         from mus_desktop.runtime.backend import start_backend
 
     db = open_library(settings)
-    db.dispose()  # no SQLite connection may cross the fork
+    # Before the workers start: a shared library's workers then listen on the
+    # new folders' queues from the first (processing/routing.py).
+    _add_imported_folders(db, args.paths)
+    db.dispose()  # no database connection may cross the fork
     with start_backend(settings, fork_workers_here=True) as backend:
         report = scan(db, args.paths)
         if report.fatal:
             return report_fatal(report)
-        _add_imported_folders(db, args.paths)
         if backend.queue is None:
             print_report(report)
             waiting = count_unfinished(db)

@@ -39,13 +39,13 @@ from rq.utils import now as rq_now
 
 from mus_desktop.processes import end_with_parent, is_running
 from mus_desktop.processing.queue import JOB_FUNCTION
-from mus_desktop.processing.routing import family_of
+from mus_desktop.processing.routing import FOLDER_QUEUE, family_of
 from mus_desktop.terminal import one_line
 
 HEARTBEAT_SECONDS = 5
 LISTEN_REFRESH_SECONDS = 15.0
-"""How often an idle worker of a shared library looks again at which folder
-queues it should listen on (processing/routing.py)."""
+"""How often a worker of a shared library looks again at which folder queues it
+should listen on (processing/routing.py), besides when a new one appears."""
 """How often a worker tells the broker it is alive, idle or busy: a worker whose
 registration the broker lost (a flush, a restart without its data) is counted
 again within this long."""
@@ -179,6 +179,7 @@ class MusWorker(Worker):
     job_class = MusJob
     listening: Callable[[], list[str]] | None = None
     _listened_at = 0.0
+    _folder_queues_seen: frozenset[str] | set[str] = frozenset()
 
     def _shutdown(self) -> None:
         self._stop_requested = True
@@ -204,10 +205,29 @@ class MusWorker(Worker):
             retry.lost_at = None
             self.log.info("Worker %s: the broker answers again (after %.0f s)", self.name, away)
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """A shared library's worker waits for a job a second at a time, so that a
+        folder queue made meanwhile is listened on within a second or so."""
+        return 1 if self.listening is not None else super().dequeue_timeout
+
     def _listen_again(self) -> None:
-        if self.listening is None or time.monotonic() - self._listened_at < LISTEN_REFRESH_SECONDS:
+        """Listen on the queues `listening` names, when the broker knows a folder
+        queue of the library not seen before (a first job for a new folder), or
+        every LISTEN_REFRESH_SECONDS (a folder mapped, mounted or unmounted here)."""
+        if self.listening is None:
+            return
+        prefix = self.redis_queue_prefix()
+        present = {
+            name
+            for name in map(_text, self.connection.smembers(Queue.redis_queues_keys))
+            if name.startswith(prefix)
+        }
+        due = time.monotonic() - self._listened_at >= LISTEN_REFRESH_SECONDS
+        if not due and present <= self._folder_queues_seen:
             return
         self._listened_at = time.monotonic()
+        self._folder_queues_seen = present
         try:
             names = self.listening()
         except Exception:  # the library unreachable a moment: the queues stay as they are
@@ -230,6 +250,10 @@ class MusWorker(Worker):
             pipe.hset(self.key, "queues", ",".join(names))
             pipe.execute()
         self.log.info("Worker %s: now listening on %s", self.name, ", ".join(names))
+
+    def redis_queue_prefix(self) -> str:
+        """How the broker's keys of this library's folder queues start."""
+        return f"{Queue.redis_queue_namespace_prefix}{self.queues[0].name}{FOLDER_QUEUE}"
 
     def _register_again_if_gone(self) -> None:
         """Register again if the broker no longer lists this worker (FLUSHALL, or a
@@ -263,6 +287,10 @@ def worker_alive(worker: Worker) -> bool:
     if worker.hostname != socket.gethostname() or not worker.pid:
         return True
     return is_running(worker.pid)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def live_workers(queue: Queue) -> list[Worker]:
