@@ -126,32 +126,36 @@ class PostgresServer:
 def start_postgres(tmp_dir: Path, *, durable: bool = False) -> PostgresServer:
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
-        raise RuntimeError("PostgreSQL is not installed: `make` installs Debian's postgresql")
+        raise RuntimeError("PostgreSQL is not installed: `make test` installs Debian's postgresql")
     Path(tmp_dir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="mus-pg-", dir="/tmp"))  # a short socket path
     server = PostgresServer(
         bin_dir, root / "data", root, Path(tmp_dir) / "postgres.log", durable=durable
     )
-    user = _as_server_user()
-    if user:
-        os.chown(root, user["user"], user["group"])  # type: ignore[arg-type]
-    subprocess.run(
-        [
-            str(bin_dir / "initdb"),
-            "-D",
-            str(server.data_dir),
-            "-U",
-            "mus",
-            "-A",
-            "trust",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ],
-        check=True,
-        capture_output=True,
-        **user,  # type: ignore[arg-type]
-    )
-    server.start()
+    try:
+        user = _as_server_user()
+        if user:
+            os.chown(root, user["user"], user["group"])  # type: ignore[arg-type]
+        subprocess.run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(server.data_dir),
+                "-U",
+                "mus",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            check=True,
+            capture_output=True,
+            **user,  # type: ignore[arg-type]
+        )
+        server.start()
+    except BaseException:  # a cluster that did not start leaves nothing behind
+        server.remove()
+        raise
     return server
