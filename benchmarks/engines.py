@@ -110,8 +110,12 @@ def _feed_latency(target: str) -> float:
     return median(latencies)
 
 
-def _targets(home: Path, server: PostgresServer) -> dict[str, str]:
-    return {"sqlite": str(home / "library.db"), "postgresql": server.new_database()}
+ENGINES = ("sqlite", "postgresql")
+
+
+def _target(engine: str, home: Path, server: PostgresServer) -> str:
+    """A new, empty library on `engine`: a file under `home`, or a database on `server`."""
+    return str(home / "library.db") if engine == "sqlite" else server.new_database()
 
 
 def run(ctx: Context) -> list[Row]:
@@ -121,11 +125,10 @@ def run(ctx: Context) -> list[Row]:
         server = start_postgres(root / "server", durable=True)
         try:
             for index in range(runs):
-                order = ("sqlite", "postgresql") if index % 2 == 0 else ("postgresql", "sqlite")
-                for engine in order:
+                for engine in ENGINES if index % 2 == 0 else ENGINES[::-1]:
                     home = root / f"run{index}-{engine}"
                     env = mus_env(home)
-                    env["MUS_DB"] = _targets(home, server)[engine]
+                    env["MUS_DB"] = _target(engine, home, server)
                     imports[engine].append(_import(ctx, env))
                 print(
                     f"run {index + 1}/{runs}: import sqlite {imports['sqlite'][-1]:.2f} s, "
@@ -133,12 +136,11 @@ def run(ctx: Context) -> list[Row]:
                     flush=True,
                 )
             writes = {
-                engine: _status_writes(target, ctx.tracks)
-                for engine, target in _targets(root / "writes", server).items()
+                engine: _status_writes(_target(engine, root / "writes", server), ctx.tracks)
+                for engine in ENGINES
             }
             feed = {
-                engine: _feed_latency(target)
-                for engine, target in _targets(root / "feed", server).items()
+                engine: _feed_latency(_target(engine, root / "feed", server)) for engine in ENGINES
             }
         finally:
             server.remove()

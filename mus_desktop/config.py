@@ -105,11 +105,7 @@ class Settings:
     @property
     def database_label(self) -> str:
         """The library database, fit to print: the file, or the URL without its password."""
-        if self.db_url is None:
-            return str(self.db_path)
-        from sqlalchemy import make_url
-
-        return make_url(self.db_url).render_as_string(hide_password=True)
+        return str(self.db_path) if self.db_url is None else shown_url(self.db_url)
 
 
 WATCH_MODES = ("auto", "events", "polling", "off")
@@ -168,6 +164,18 @@ _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 `postgresql:` holding a new, empty library."""
 SERVER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 """The URL schemes MUS_DB takes for a library on a database server."""
+
+
+def is_server_url(target: Path | str) -> bool:
+    """Whether `target` names a database server (a URL) rather than a SQLite file."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in SERVER_SCHEMES
+
+
+def shown_url(url: str) -> str:
+    """A database server's URL fit to print: the password hidden."""
+    from sqlalchemy import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=True)
 
 
 def host_name() -> str:

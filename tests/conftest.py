@@ -14,7 +14,7 @@ import pytest
 from mus_desktop.config import Settings, load_settings
 from mus_desktop.library.engine import Database, open_database
 from tests.broker_fixture import redis_server, redis_url  # noqa: F401
-from tests.postgres_fixture import postgres_server  # noqa: F401
+from tests.postgres_fixture import own_postgres, postgres_server  # noqa: F401
 
 
 @pytest.fixture

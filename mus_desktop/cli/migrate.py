@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from mus_desktop.cli.common import UsageError, open_library
-from mus_desktop.config import SERVER_SCHEMES, Settings
+from mus_desktop.config import SERVER_SCHEMES, Settings, is_server_url, shown_url
 from mus_desktop.terminal import printable
 
 
@@ -14,7 +14,7 @@ def cmd_migrate_to(args: argparse.Namespace, settings: Settings) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from mus_desktop.library.database_errors import describe_database_error
-    from mus_desktop.library.engine import is_server_url, open_database, shown_url
+    from mus_desktop.library.engine import open_database
     from mus_desktop.library.transfer import TargetNotEmpty, copy_library
 
     url: str = args.url

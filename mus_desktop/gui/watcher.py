@@ -55,15 +55,11 @@ class LibraryWatcher(QObject):
             if self._follower is not None:
                 self._follower.close()
                 self._follower = None
-            if not self._failing:
-                self._failing = True
-                self.failed.emit(f"Cannot read the library ({one_line(_cause(exc))})")
+            self._say_failed(exc, "")
             if not self._stopped:
                 QTimer.singleShot(RETRY_LOAD_MS, self, self.start)
             return
-        if self._failing:
-            self._failing = False
-            self.recovered.emit()
+        self._say_answered()
         self.loaded.emit(held)
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)
@@ -77,19 +73,23 @@ class LibraryWatcher(QObject):
         try:
             changes = self._follower.poll()
         except Exception as exc:  # a locked file, a server gone: say so once, keep polling
-            if not self._failing:
-                self._failing = True
-                words = one_line(_cause(exc))
-                self.failed.emit(
-                    f"Cannot read the library ({words}): showing what was read; "
-                    "following it again once it answers"
-                )
+            self._say_failed(exc, ": showing what was read; following it again once it answers")
             return
+        self._say_answered()
+        if changes.rows or changes.removed:
+            self.changed.emit(changes)
+
+    def _say_failed(self, exc: BaseException, then: str) -> None:
+        """`failed`, once until the library can be read again."""
+        if not self._failing:
+            self._failing = True
+            cause = getattr(exc, "orig", None) or exc  # not SQLAlchemy's statement and link
+            self.failed.emit(f"Cannot read the library ({one_line(cause)}){then}")
+
+    def _say_answered(self) -> None:
         if self._failing:
             self._failing = False
             self.recovered.emit()
-        if changes.rows or changes.removed:
-            self.changed.emit(changes)
 
     @Slot()
     def stop(self) -> None:
@@ -99,11 +99,6 @@ class LibraryWatcher(QObject):
         if self._follower is not None:
             self._follower.close()
             self._follower = None
-
-
-def _cause(exc: BaseException) -> BaseException:
-    """The driver's error behind SQLAlchemy's (whose text adds the statement and a link)."""
-    return getattr(exc, "orig", None) or exc
 
 
 class WatcherThread:

@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from mus_desktop.config import is_server_url
 from mus_desktop.terminal import one_line
 
 
@@ -95,7 +96,7 @@ def is_disk_full(exc: BaseException, db_path: Path | str | None = None) -> bool:
 
 
 def _nearly_full(db_path: Path | str) -> bool:
-    if "://" in str(db_path):
+    if is_server_url(str(db_path)):
         return False
     try:
         return shutil.disk_usage(Path(db_path).parent).free < NEARLY_FULL_BYTES
@@ -105,7 +106,7 @@ def _nearly_full(db_path: Path | str) -> bool:
 
 def disk_full_message(db_path: Path | str) -> str:
     """One line for a person whose library database's disk is full."""
-    if "://" in str(db_path):
+    if is_server_url(str(db_path)):
         return (
             f"the disk of the library database's server is full ({db_path}): free some "
             "space there, then try again"

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from mus_desktop.config import SERVER_SCHEMES, host_name
+from mus_desktop.config import host_name, is_server_url, shown_url
 from mus_desktop.library.database_errors import is_busy
 from mus_desktop.library.paths import PATH_MAP_ATTRIBUTE, PathMap
 
@@ -81,19 +81,14 @@ def _on_begin_server(connection: Any) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
-def is_server_url(target: Path | str) -> bool:
-    """Whether `target` names a database server (a URL) rather than a SQLite file."""
-    return isinstance(target, str) and target.split("://", 1)[0].lower() in SERVER_SCHEMES
-
-
 def server_url(target: str) -> URL:
     """`target` for SQLAlchemy: PostgreSQL through psycopg 3, whatever the scheme said."""
     return make_url(target).set(drivername="postgresql+psycopg")
 
 
-def shown_url(target: str) -> str:
-    """`target` fit to print: the password hidden."""
-    return make_url(target).set(drivername="postgresql").render_as_string(hide_password=True)
+def on_server(bind: Engine | Connection) -> bool:
+    """Whether `bind` reaches a database server (PostgreSQL) rather than a SQLite file."""
+    return bind.dialect.name != "sqlite"
 
 
 def make_engine(target: Path | str) -> Engine:
@@ -126,7 +121,7 @@ def make_engine(target: Path | str) -> Engine:
 def writing(engine: Engine) -> Engine:
     """`engine` for write transactions: `BEGIN IMMEDIATE` on SQLite, the write
     lock at READ COMMITTED on PostgreSQL."""
-    if engine.dialect.name == "sqlite":
+    if not on_server(engine):
         return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
     return engine.execution_options(
         **{_BEGIN_OPTION: "IMMEDIATE"}, isolation_level="READ COMMITTED"
@@ -164,7 +159,7 @@ class Database:
 
     @property
     def on_server(self) -> bool:
-        return self.engine.dialect.name != "sqlite"
+        return on_server(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, TextClause, inspect, text
 from sqlalchemy.schema import CreateColumn
 
-from mus_desktop.library.engine import writing
+from mus_desktop.library.engine import on_server, writing
 from mus_desktop.library.models import Base
 
 SCHEMA_VERSION = 5  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash;
@@ -153,20 +153,16 @@ def migrate(engine: Engine) -> int:
         return found
 
 
-def _on_server(conn: Connection) -> bool:
-    return conn.dialect.name != "sqlite"
-
-
 def _create_triggers(conn: Connection) -> None:
-    triggers = _SERVER_TRIGGERS if _on_server(conn) else _TRIGGERS
+    triggers = _SERVER_TRIGGERS if on_server(conn) else _TRIGGERS
     for name, ddl in triggers.items():
-        on_table = " ON track" if _on_server(conn) else ""
+        on_table = " ON track" if on_server(conn) else ""
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}{on_table}")
         conn.exec_driver_sql(ddl)
 
 
 def _set_version(conn: Connection, version: int) -> None:
-    if not _on_server(conn):
+    if not on_server(conn):
         conn.exec_driver_sql(f"PRAGMA user_version = {version}")
         return
     conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS mus_schema_version (version integer NOT NULL)")
@@ -176,7 +172,7 @@ def _set_version(conn: Connection, version: int) -> None:
 
 def schema_version(conn: Connection) -> int:
     """The schema version of the library behind `conn`; 0 for a new database."""
-    if not _on_server(conn):
+    if not on_server(conn):
         return int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)
     if conn.exec_driver_sql("SELECT to_regclass('mus_schema_version')").scalar() is None:
         return 0
@@ -184,7 +180,7 @@ def schema_version(conn: Connection) -> int:
 
 
 def _has_triggers(conn: Connection) -> bool:
-    if _on_server(conn):
+    if on_server(conn):
         query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
         expected = set(_SERVER_TRIGGERS)
     else:

@@ -44,5 +44,17 @@ def is_network_or_virtual(fstype: str | None) -> bool:
     return fstype in NETWORK_OR_VIRTUAL or fstype.split(".")[0] in NETWORK_OR_VIRTUAL
 
 
-def is_network_or_virtual_folder(folder: str) -> bool:
-    return is_network_or_virtual(file_system_of(folder))
+def left_to_other_hosts(folder: str) -> str | None:
+    """Why this host leaves a shared library's folder to another, or None: the
+    folder is on a network file system here, so the host that has it on a local
+    disk follows it (watches, scans and processes it), with events and at disk
+    speed. Two hosts scanning one folder would also rewrite each other's device
+    and inode numbers (and, where a network file system rounds them, mtimes) at
+    every scan. MUS_FOLLOW_REMOTE=1 overrides it (the callers ask)."""
+    fstype = file_system_of(folder)
+    if not is_network_or_virtual(fstype):
+        return None
+    return (
+        f"on a {fstype} file system here: the host that has it on a local disk follows it "
+        "(its `mus watch`); MUS_FOLLOW_REMOTE=1 follows it from here too"
+    )

@@ -50,30 +50,9 @@ def path_map_of(dialect: object) -> PathMap | None:
     return getattr(dialect, PATH_MAP_ATTRIBUTE, None)
 
 
-class FsPath(TypeDecorator[str]):
-    """A `str` path in Python (this host's), its exact file-system bytes in the
-    database (as stored: see PathMap)."""
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def process_bind_param(self, value: str | None, dialect: object) -> bytes | None:
-        if value is None:
-            return None
-        mapping = path_map_of(dialect)
-        return os.fsencode(mapping.to_stored(value) if mapping else value)
-
-    def process_result_value(self, value: bytes | str | None, dialect: object) -> str | None:
-        if value is None:
-            return None
-        # Rows written by an older schema stored text.
-        path = value if isinstance(value, str) else os.fsdecode(value)
-        mapping = path_map_of(dialect)
-        return mapping.to_local(path) if mapping else path
-
-
 class RawFsPath(TypeDecorator[str]):
-    """A path stored as exact bytes and never mapped: a host's own mount point."""
+    """A `str` path in Python, its exact file-system bytes in the database, never
+    mapped: what `FsPath` stores, and a host's own mount point."""
 
     impl = LargeBinary
     cache_ok = True
@@ -82,9 +61,26 @@ class RawFsPath(TypeDecorator[str]):
         return None if value is None else os.fsencode(value)
 
     def process_result_value(self, value: bytes | str | None, dialect: object) -> str | None:
-        if value is None or isinstance(value, str):
+        if value is None or isinstance(value, str):  # an older schema stored text
             return value
         return os.fsdecode(value)
+
+
+class FsPath(RawFsPath):
+    """A path in Python as this host sees it, in the database as stored (PathMap)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> bytes | None:
+        mapping = path_map_of(dialect)
+        if mapping is not None and value is not None:
+            value = mapping.to_stored(value)
+        return super().process_bind_param(value, dialect)
+
+    def process_result_value(self, value: bytes | str | None, dialect: object) -> str | None:
+        path = super().process_result_value(value, dialect)
+        mapping = path_map_of(dialect)
+        return mapping.to_local(path) if mapping is not None and path is not None else path
 
 
 def is_within(path: str, folder: str) -> bool:

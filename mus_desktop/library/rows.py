@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, LargeBinary, func, select, type_coerce
 from sqlalchemy.exc import DBAPIError
 
-from mus_desktop.library.engine import Database
+from mus_desktop.library.engine import Database, on_server
 from mus_desktop.library.identity import unmerged_candidates
 from mus_desktop.library.models import DeletedTrack, Track
 from mus_desktop.library.paths import PathMap, display_path, path_map_of
@@ -146,8 +146,7 @@ def _read_parts(
         conn.begin()
     mapping = path_map_of(conn.dialect)
     driver = conn.connection.driver_connection
-    on_server = conn.dialect.name != "sqlite"
-    cursor = driver.cursor("mus_rows") if on_server else driver.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor("mus_rows") if on_server(conn) else driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql)
         while part := cursor.fetchmany(part_rows):

@@ -21,7 +21,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import make_url
 
-from mus_desktop.config import Settings
+from mus_desktop.config import Settings, is_server_url
 
 JOB_FUNCTION = "mus_desktop.processing.pipeline.process_batch"
 """The only function a mus worker runs (see rq_adapter.MusJob)."""
@@ -56,7 +56,7 @@ def queue_name(database: Path | str) -> str:
     """The library's queue: named after its SQLite file, or after its database's
     name on a server, which every host shares (their URLs differ in host, user
     and password)."""
-    if isinstance(database, str) and "://" in database:
+    if is_server_url(database):
         key = f"postgresql:{make_url(database).database}"
     else:
         key = str(Path(database).absolute())

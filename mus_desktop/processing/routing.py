@@ -16,9 +16,11 @@ A library in SQLite is one machine's: one queue, no routing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 
+from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.models import LibraryFolder, Track
-from mus_desktop.library.mounts import is_network_or_virtual_folder
+from mus_desktop.library.mounts import left_to_other_hosts
 from mus_desktop.library.paths import is_within
 
 FOLDER_QUEUE = ".folder"
@@ -39,8 +41,29 @@ def folder_queue_name(library_queue: str, folder_id: int) -> str:
 
 
 @cache
-def _library(target: str) -> Database:
+def _opened(target: str) -> Database:
     return open_database(target)
+
+
+@contextmanager
+def _library(target: str) -> Iterator[Database]:
+    """The shared library, its connections closed again after use: none may be
+    kept across a worker's fork of its work horse."""
+    db = _opened(target)
+    try:
+        yield db
+    finally:
+        db.engine.dispose()
+
+
+def folder_queue_keys(connection: Redis, library_queue: str) -> set[str]:
+    """The broker's keys of the library's folder queues (those that got a job)."""
+    prefix = f"{Queue.redis_queue_namespace_prefix}{library_queue}{FOLDER_QUEUE}"
+    keys = (
+        key.decode() if isinstance(key, bytes) else key
+        for key in connection.smembers(Queue.redis_queues_keys)
+    )
+    return {key for key in keys if key.startswith(prefix)}
 
 
 def _folders(db: Database) -> list[tuple[int, str]]:
@@ -83,39 +106,27 @@ class LibraryQueue(Queue):
         """This queue and every folder queue of the library the broker knows."""
         if self.shared_target is None:
             return [self]
-        prefix = self.name + FOLDER_QUEUE
-        names = sorted(
-            name.decode() if isinstance(name, bytes) else name
-            for name in self.connection.smembers(self.redis_queues_keys)
-        )
+        keys = sorted(folder_queue_keys(self.connection, self.name))
         return [self] + [
-            Queue(
-                name.removeprefix(self.redis_queue_namespace_prefix),
-                connection=self.connection,
-                serializer=JSONSerializer,
-                default_timeout=self._default_timeout,
-            )
-            for name in names
-            if name.removeprefix(self.redis_queue_namespace_prefix).startswith(prefix)
+            self._sibling(key.removeprefix(self.redis_queue_namespace_prefix)) for key in keys
         ]
 
     def route(self, track_ids: Sequence[int]) -> list[tuple[Queue, list[int]]]:
         """(queue, its tracks): each track on its folder's queue."""
         if self.shared_target is None or not track_ids:
             return [(self, list(track_ids))]
-        db = _library(self.shared_target)
-        try:
+        with _library(self.shared_target) as db:
             groups = split_by_folder(db, track_ids)
-        finally:
-            db.engine.dispose()  # no connection kept across a worker's fork
-        return [
-            (self if folder_id is None else self._folder_queue(folder_id), ids)
-            for folder_id, ids in groups.items()
-        ]
+        return [(self._of_folder(folder_id), ids) for folder_id, ids in groups.items()]
 
-    def _folder_queue(self, folder_id: int) -> Queue:
+    def _of_folder(self, folder_id: int | None) -> Queue:
+        if folder_id is None:
+            return self
+        return self._sibling(folder_queue_name(self.name, folder_id))
+
+    def _sibling(self, name: str) -> Queue:
         return Queue(
-            folder_queue_name(self.name, folder_id),
+            name,
             connection=self.connection,
             serializer=JSONSerializer,
             default_timeout=self._default_timeout,
@@ -134,16 +145,12 @@ def worker_queue_names(settings: Settings, library_queue: str) -> Callable[[], l
     target = settings.db_url
 
     def names() -> list[str]:
-        db = _library(target)
-        try:
+        with _library(target) as db:
             folders = _folders(db)
-        finally:
-            db.engine.dispose()
         return [library_queue] + [
             folder_queue_name(library_queue, folder_id)
             for folder_id, path in sorted(folders)
-            if os.path.isdir(path)
-            and (settings.follow_remote or not is_network_or_virtual_folder(path))
+            if os.path.isdir(path) and (settings.follow_remote or not left_to_other_hosts(path))
         ]
 
     return names

@@ -39,7 +39,7 @@ from rq.utils import now as rq_now
 
 from mus_desktop.processes import end_with_parent, is_running
 from mus_desktop.processing.queue import JOB_FUNCTION
-from mus_desktop.processing.routing import FOLDER_QUEUE, family_of
+from mus_desktop.processing.routing import family_of, folder_queue_keys
 from mus_desktop.terminal import one_line
 
 HEARTBEAT_SECONDS = 5
@@ -217,12 +217,7 @@ class MusWorker(Worker):
         every LISTEN_REFRESH_SECONDS (a folder mapped, mounted or unmounted here)."""
         if self.listening is None:
             return
-        prefix = self.redis_queue_prefix()
-        present = {
-            name
-            for name in map(_text, self.connection.smembers(Queue.redis_queues_keys))
-            if name.startswith(prefix)
-        }
+        present = folder_queue_keys(self.connection, self.queues[0].name)
         due = time.monotonic() - self._listened_at >= LISTEN_REFRESH_SECONDS
         if not due and present <= self._folder_queues_seen:
             return
@@ -250,10 +245,6 @@ class MusWorker(Worker):
             pipe.hset(self.key, "queues", ",".join(names))
             pipe.execute()
         self.log.info("Worker %s: now listening on %s", self.name, ", ".join(names))
-
-    def redis_queue_prefix(self) -> str:
-        """How the broker's keys of this library's folder queues start."""
-        return f"{Queue.redis_queue_namespace_prefix}{self.queues[0].name}{FOLDER_QUEUE}"
 
     def _register_again_if_gone(self) -> None:
         """Register again if the broker no longer lists this worker (FLUSHALL, or a
@@ -287,10 +278,6 @@ def worker_alive(worker: Worker) -> bool:
     if worker.hostname != socket.gethostname() or not worker.pid:
         return True
     return is_running(worker.pid)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def live_workers(queue: Queue) -> list[Worker]:

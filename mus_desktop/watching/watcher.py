@@ -38,7 +38,7 @@ from mus_desktop.library.folders import (
     record_watch_state,
 )
 from mus_desktop.library.models import WatchMode
-from mus_desktop.library.mounts import file_system_of, is_network_or_virtual
+from mus_desktop.library.mounts import file_system_of, is_network_or_virtual, left_to_other_hosts
 from mus_desktop.library.paths import display_path, is_within
 from mus_desktop.library.scanner import ScanReport, scan
 from mus_desktop.watching.changes import QUIET_SECONDS, ChangeBuffer
@@ -64,21 +64,6 @@ class FolderState:
 
 ScanCallback = Callable[[ScanReport], None]
 FoldersCallback = Callable[[list[FolderState]], None]
-
-
-def left_to_other_hosts(folder: str) -> str | None:
-    """Why this host leaves a shared library's folder to another, or None: the
-    folder is on a network file system here, so the host that has it on a local
-    disk follows it, with events and at disk speed. Two hosts scanning one folder
-    would also rewrite each other's device and inode numbers (and, where a
-    network file system rounds them, mtimes) at every scan."""
-    fstype = file_system_of(folder)
-    if not is_network_or_virtual(fstype):
-        return None
-    return (
-        f"on a {fstype} file system here: the host that has it on a local disk follows it "
-        "(its `mus watch`); MUS_FOLLOW_REMOTE=1 follows it from here too"
-    )
 
 
 def planned_mode(folder: str, setting: str) -> tuple[str, str | None]:

@@ -13,7 +13,7 @@ import pytest
 from mus_desktop.config import Settings
 from mus_desktop.library.engine import open_database
 from mus_desktop.library.queries import status_counts
-from tests.postgres_fixture import PostgresServer, start_postgres
+from tests.postgres_fixture import OwnLibrary, PostgresServer
 from tests.runtime.conftest import mus_env, run_mus
 from tools.audiogen import make_library
 
@@ -81,42 +81,36 @@ def test_credentials_the_server_refuses_are_one_line_and_status_2(
 
 @pytest.mark.slow
 def test_the_database_killed_and_restarted_mid_import_loses_nothing(
-    private_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_postgres: OwnLibrary, private_settings: Settings, tmp_path: Path
 ) -> None:
     """The server crashes (SIGQUIT) with the import under way and comes back: the
     import waits for it, then finishes every track; nothing recorded is lost."""
-    server = start_postgres(tmp_path / "own-server")
+    library = make_library(tmp_path / "music", albums=30, tracks_per_album=10)
+    command = subprocess.Popen(
+        [sys.executable, "-m", "mus_desktop", "import", "--wait", str(library.root)],
+        env={**mus_env(), "MUS_BATCH_SIZE": "20"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = open_database(own_postgres.url)
+    deadline = time.monotonic() + 120
+    while status_counts(db).get("COMPLETE", 0) < 20:
+        assert time.monotonic() < deadline and command.poll() is None, command.stderr
+        time.sleep(0.05)
+    db.dispose()
+    own_postgres.server.stop(immediately=True)
+    time.sleep(3)
+    own_postgres.server.start()
+
+    out, err = command.communicate(timeout=240)
+
+    assert command.returncode == 0, err
+    assert "the library database does not answer" in err, err
+    assert "the library database answers again" in err, err
+    assert f"{len(library.entries)} complete, 0 error, 0 missing" in out, out + err
+    db = open_database(own_postgres.url)
     try:
-        url = server.new_database()
-        monkeypatch.setenv("MUS_DB", url)
-        library = make_library(tmp_path / "music", albums=30, tracks_per_album=10)
-        command = subprocess.Popen(
-            [sys.executable, "-m", "mus_desktop", "import", "--wait", str(library.root)],
-            env={**mus_env(), "MUS_BATCH_SIZE": "20"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        db = open_database(url)
-        deadline = time.monotonic() + 120
-        while status_counts(db).get("COMPLETE", 0) < 20:
-            assert time.monotonic() < deadline and command.poll() is None, command.stderr
-            time.sleep(0.05)
-        db.dispose()
-        server.stop(immediately=True)
-        time.sleep(3)
-        server.start()
-
-        out, err = command.communicate(timeout=240)
-
-        assert command.returncode == 0, err
-        assert "the library database does not answer" in err, err
-        assert "the library database answers again" in err, err
-        assert f"{len(library.entries)} complete, 0 error, 0 missing" in out, out + err
-        db = open_database(url)
-        try:
-            assert status_counts(db)["COMPLETE"] == len(library.entries)
-        finally:
-            db.dispose()
+        assert status_counts(db)["COMPLETE"] == len(library.entries)
     finally:
-        server.remove()
+        db.dispose()

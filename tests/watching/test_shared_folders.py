@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from mus_desktop.config import load_settings
+from mus_desktop.library import mounts
 from mus_desktop.library.engine import Database, open_database
 from mus_desktop.library.folders import add_folders, list_folders, record_watch_state
 from mus_desktop.library.models import WatchMode
 from mus_desktop.library.paths import is_within
-from mus_desktop.watching import watcher as watcher_module
 from mus_desktop.watching.watcher import FolderState, FolderWatcher
 from tests.runtime.conftest import wait_until
 from tests.watching.conftest import rows
@@ -53,7 +53,7 @@ def test_a_folder_on_a_network_file_system_here_is_left_to_the_host_that_has_it(
     add_folders(db, [nas, local])
     record_watch_state(db, str(nas), WatchMode.EVENTS.value, None)  # as its host left it
     monkeypatch.setattr(
-        watcher_module,
+        mounts,
         "file_system_of",
         lambda folder: "cifs" if is_within(folder, str(nas)) else "ext4",
     )
