@@ -446,6 +446,46 @@ def test_the_load_in_parts_fills_the_table_then_orders_it_and_finds_duplicates(
     assert _column(model, Column.TITLE)[:3] == ["A", "B", "Song 0"]
 
 
+def test_orders_worked_out_at_load_sort_as_the_table_would(
+    qapp, db: Database, follower: ChangeFollower
+) -> None:
+    """The watcher works out the costly columns' orders while the rows show; the
+    table then sorts by them at once, exactly as by its own, live changes included.
+    Orders of other rows than the table holds are not taken."""
+    from mus_desktop.gui.table.keys import orders_of
+    from mus_desktop.gui.watcher import ORDERED_AT_LOAD
+
+    ids = mixed_library(db)
+    add_track(db, "/music/D/10 Track 10.flac", title="Track 10", artist="ABBA", album="Gold")
+    add_track(db, "/music/D/2 Track 2.flac", title="track 2", artist="abba", album="Gold")
+    parts = list(follower.load_parts(part_rows=2))
+    every = [row for part in parts for row in part]
+    assert orders_of(every, ORDERED_AT_LOAD, lambda: True) == {}  # the window closing
+
+    loaded = TrackTableModel(QApplication.palette())
+    for part in parts:
+        loaded.add_loaded(part)
+    loaded.finish_loading(orders_of(every, ORDERED_AT_LOAD, lambda: False))
+    plain = _model(follower)
+    with db.write() as session:
+        track = session.get(Track, ids["pending"])
+        assert track is not None
+        track.processing_status, track.title = "COMPLETE", "Aaa first now"
+    _follow(loaded, follower)
+    plain.apply_changes(loaded.held_rows([ids["pending"]]), [])
+    for column in Column:
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            loaded.sort(column, order)
+            plain.sort(column, order)
+            assert _column(loaded, Column.PATH) == _column(plain, Column.PATH), (column, order)
+
+    other = TrackTableModel(QApplication.palette())
+    other.add_loaded(parts[0])
+    other.finish_loading(orders_of(every, ORDERED_AT_LOAD, lambda: False))
+    other.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
+    assert other.rowCount() == len(parts[0])
+
+
 def test_search_words_each_found_in_title_artist_album_or_path_case_folded(
     qapp, db: Database, follower: ChangeFollower
 ) -> None:
