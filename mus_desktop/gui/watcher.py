@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from mus_desktop.gui.table.fields import Column
 from mus_desktop.gui.table.keys import orders_of
+from mus_desktop.gui.table.model import Prepared, folded_names
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import ChangeFollower, TrackRow
 from mus_desktop.terminal import one_line
@@ -32,9 +33,9 @@ class LibraryWatcher(QObject):
     loaded_part = Signal(object)
     """list[TrackRow]: a part of every row, at start (a million rows take ~6 s to read)."""
     loaded = Signal(object, object)
-    """(list[TrackRow], dict[Column, SortedColumn]): the last part (a library of
-    one part comes whole, so it shows filtered and sorted at once), and the
-    orders of every row read (`ORDERED_AT_LOAD`)."""
+    """(list[TrackRow], model.Prepared): the last part (a library of one part comes
+    whole, so it shows filtered and sorted at once), and what was worked out
+    from every row read for the model to keep (the orders of ORDERED_AT_LOAD)."""
     changed = Signal(object)
     """rows.Changes: rows inserted or updated, and ids deleted, since the last signal."""
     failed = Signal(str)
@@ -76,7 +77,8 @@ class LibraryWatcher(QObject):
                 QTimer.singleShot(RETRY_LOAD_MS, self, self.start)
             return
         self._say_answered()
-        self.loaded.emit(held, orders_of(every, ORDERED_AT_LOAD, self._stopping.is_set))
+        orders = orders_of(every, ORDERED_AT_LOAD, self._stopping.is_set)
+        self.loaded.emit(held, Prepared(len(every), orders, folded_names(every)))
         del every
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_INTERVAL_MS)

@@ -64,8 +64,7 @@ from mus_desktop.gui.status import (
 )
 from mus_desktop.gui.status_bar import WindowStatusBar, broker_text
 from mus_desktop.gui.table.columns import fill_columns_menu
-from mus_desktop.gui.table.model import TRACK_ID_ROLE, Column, TrackTableModel
-from mus_desktop.gui.table.orders import SortedColumn
+from mus_desktop.gui.table.model import TRACK_ID_ROLE, Column, Prepared, TrackTableModel
 from mus_desktop.gui.table.selection import SelectionKeeper
 from mus_desktop.gui.table.view import make_track_table
 from mus_desktop.gui.watch_status import scan_message
@@ -549,9 +548,9 @@ class MainWindow(QMainWindow):
         self.sidebar.apply_changes(rows, [])
 
     @Slot(object, object)
-    def _on_loaded(self, rows: list[TrackRow], orders: dict[Column, SortedColumn]) -> None:
+    def _on_loaded(self, rows: list[TrackRow], prepared: Prepared) -> None:
         self._on_loaded_part(rows)
-        self.model.finish_loading(orders)
+        self.model.finish_loading(prepared)
         self._loaded = True
         self._apply_filter()
         # The rows live as long as the window. Out of the cyclic collector's sight,

@@ -13,7 +13,7 @@ from mus_desktop.gui.status import Kind, StatusFilter
 from mus_desktop.gui.table.model import Column, TrackTableModel, format_duration
 from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
-from mus_desktop.library.rows import ChangeFollower
+from mus_desktop.library.rows import ChangeFollower, TrackRow
 from tests.gui.helpers import add_track, mark_missing, mixed_library, set_status, shown
 
 
@@ -453,7 +453,12 @@ def test_orders_worked_out_at_load_sort_as_the_table_would(
     table then sorts by them at once, exactly as by its own, live changes included.
     Orders of other rows than the table holds are not taken."""
     from mus_desktop.gui.table.keys import orders_of
+    from mus_desktop.gui.table.model import Prepared, folded_names
     from mus_desktop.gui.watcher import ORDERED_AT_LOAD
+
+    def prepared(rows: list[TrackRow]) -> Prepared:
+        orders = orders_of(rows, ORDERED_AT_LOAD, lambda: False)
+        return Prepared(len(rows), orders, folded_names(rows))
 
     ids = mixed_library(db)
     add_track(db, "/music/D/10 Track 10.flac", title="Track 10", artist="ABBA", album="Gold")
@@ -465,7 +470,7 @@ def test_orders_worked_out_at_load_sort_as_the_table_would(
     loaded = TrackTableModel(QApplication.palette())
     for part in parts:
         loaded.add_loaded(part)
-    loaded.finish_loading(orders_of(every, ORDERED_AT_LOAD, lambda: False))
+    loaded.finish_loading(prepared(every))
     plain = _model(follower)
     with db.write() as session:
         track = session.get(Track, ids["pending"])
@@ -478,10 +483,14 @@ def test_orders_worked_out_at_load_sort_as_the_table_would(
             loaded.sort(column, order)
             plain.sort(column, order)
             assert _column(loaded, Column.PATH) == _column(plain, Column.PATH), (column, order)
+    for text in ("abba", "GOLD 10", "vespertine", "aaa", "björk middle", "zzz"):
+        loaded.set_filter(StatusFilter.ALL, text)
+        plain.set_filter(StatusFilter.ALL, text)
+        assert _column(loaded, Column.PATH) == _column(plain, Column.PATH), text
 
     other = TrackTableModel(QApplication.palette())
     other.add_loaded(parts[0])
-    other.finish_loading(orders_of(every, ORDERED_AT_LOAD, lambda: False))
+    other.finish_loading(prepared(every))
     other.sort(Column.TITLE, Qt.SortOrder.AscendingOrder)
     assert other.rowCount() == len(parts[0])
 
