@@ -117,7 +117,11 @@ def test_the_count_stays_current_while_the_services_thread_is_busy(
         seen.importRequested.emit(str(library.root))
         qtbot.wait(200)
         redis = Redis.from_url(one_track_batches.redis_url or "")
-        victim = live_workers(make_queue(redis, one_track_batches))[0]
+        queue = make_queue(redis, one_track_batches)
+        # "2 workers" counts our pool's workers before they register (on a busy
+        # machine, and on PostgreSQL, that takes a few seconds): wait for one.
+        qtbot.waitUntil(lambda: bool(live_workers(queue)), timeout=30000)
+        victim = live_workers(queue)[0]
         os.kill(victim.pid or 0, signal.SIGKILL)  # as the OOM killer would
         redis.close()
         qtbot.waitUntil(lambda: seen.says("1 worker on "), timeout=3500)
