@@ -9,12 +9,13 @@ order ignores case). "" is the unknown artist or album, listed last.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mus_desktop.gui.status import Kind, kind_of
-from mus_desktop.gui.table.sorting import artist_of, natural_key
+from mus_desktop.gui.status import Kind, kind_for, kind_of
+from mus_desktop.gui.table.sorting import artist_of, natural_key, values_of
 from mus_desktop.library.rows import TrackRow
 
 Key = tuple[str, str]
@@ -73,6 +74,20 @@ def _entry(row: TrackRow) -> tuple[str, str, int]:
     return artist_of(row), row.album, _STATE_OF_KIND.get(kind_of(row), _FINE)
 
 
+def _entries(rows: Sequence[TrackRow]) -> Counter[tuple[str, str, int]]:
+    """How many of `rows` have each `_entry`, counted by C loops over the columns
+    (a million rows: ~0.5 s rather than ~2.5 s row by row)."""
+    statuses = values_of("status", rows)
+    state_of = {s: _STATE_OF_KIND.get(kind_for(s, False), _FINE) for s in set(statuses)}
+    states = [
+        state_of[status] if gone is None else _MISSING
+        for status, gone in zip(statuses, values_of("missing_since", rows), strict=True)
+    ]
+    pairs = zip(values_of("album_artist", rows), values_of("artist", rows), strict=True)
+    artists = [album_artist or artist for album_artist, artist in pairs]
+    return Counter(zip(artists, values_of("album", rows), states, strict=True))
+
+
 class ArtistIndex:
     """Track counts per artist and per album, changed a batch at a time.
 
@@ -92,8 +107,8 @@ class ArtistIndex:
         self._artists = {}
         self._albums = {}
         self.total = Tally()
-        for row in rows:
-            self._count(_entry(row), +1)
+        for entry, count in _entries(rows if isinstance(rows, Sequence) else list(rows)).items():
+            self._count(entry, count)
 
     def apply_changes(self, rows: Sequence[TrackRow], before: Sequence[TrackRow]) -> set[Key]:
         """Take rows inserted or updated (as they are now), with the rows of the
@@ -102,22 +117,25 @@ class ArtistIndex:
         Returns the albums whose counts changed, appeared or went (their
         artists' counts changed with them).
         """
-        changed: set[Key] = set()
-        was = {row.id: _entry(row) for row in before}
-        for row in rows:
-            entry = _entry(row)
-            old = was.pop(row.id, None)
-            if old == entry:
-                continue
-            if old is not None:
-                self._count(old, -1)
-                changed.add(old[:2])
-            self._count(entry, +1)
-            changed.add(entry[:2])
-        for gone in was.values():
-            self._count(gone, -1)
-            changed.add(gone[:2])
-        return changed
+        if not before:  # rows new to the index (a part of the first load)
+            steps = _entries(rows)
+        else:
+            steps = Counter()
+            was = {row.id: _entry(row) for row in before}
+            for row in rows:
+                entry = _entry(row)
+                old = was.pop(row.id, None)
+                if old == entry:
+                    continue
+                if old is not None:
+                    steps[old] -= 1
+                steps[entry] += 1
+            for gone in was.values():
+                steps[gone] -= 1
+        for entry, step in steps.items():
+            if step:
+                self._count(entry, step)
+        return {entry[:2] for entry, step in steps.items() if step}
 
     def _count(self, entry: tuple[str, str, int], step: int) -> None:
         artist, album, state = entry
