@@ -153,7 +153,7 @@ def record_batch(
     art: Mapping[int, ArtOutcome],
     failures: Sequence[Failure],
     plain_hashes: Mapping[int, str] | None = None,
-) -> tuple[dict[int, int], set[int]]:
+) -> set[int]:
     """A batch's outcomes, in one transaction with one UPDATE per track.
 
     `claimed` (id -> (status, stamp) at claim) are the tracks the batch worked
@@ -169,8 +169,8 @@ def record_batch(
     (identity rule 4), or whose plain BLAKE3 (`plain_hashes`, id -> digest)
     equals that of a missing track hashed before schema 4; then a new one whose
     audio hash equals exactly one missing track's (rule 6), which takes the new
-    file's tags. Returns ({new id: old id} for those, whose results went to the
-    old id; the ids of `claimed` left alone).
+    file's tags: the results of the new id go to the old one. Returns the ids of
+    `claimed` left alone.
     """
     now = utcnow()
     failed = {failure.track_id: failure for failure in failures}
@@ -206,7 +206,7 @@ def record_batch(
         ]
         # One executemany per run of rows with the same columns: rows of a shape together.
         _bulk_update(session, sorted(rows, key=lambda row: tuple(row)))
-    return merged, set(claimed) - current
+    return set(claimed) - current
 
 
 def _art_fields(art: Mapping[int, ArtOutcome], track_id: int) -> dict[str, object]:

@@ -236,15 +236,16 @@ def _record(
     art_outcomes: list[tuple[_Item, ArtOutcome | StageError]],
 ) -> None:
     """Every stage's outcomes for the batch, in one transaction (transitions.record_batch);
-    each item's status becomes the one recorded, or PENDING when a scan found its file
-    changed meanwhile (the job that scan queued does the work)."""
+    each item's status becomes the one recorded, or PENDING when it was left alone (a
+    scan found its file changed meanwhile and queued it again, or another job that held
+    it recorded it first)."""
     read = {item.id: r for item, r in metadata_outcomes if not isinstance(r, StageError)}
     failures = [
         _failure(item, r)
         for item, r in [*metadata_outcomes, *art_outcomes]
         if isinstance(r, StageError)
     ]
-    _merged, stale = record_batch(
+    stale = record_batch(
         db,
         {item.id: (item.status, item.stamp) for item in items},
         {

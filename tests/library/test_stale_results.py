@@ -52,7 +52,7 @@ def test_a_file_changed_during_its_batch_keeps_the_scans_state(db: Database, tmp
     os.utime(song, ns=(claimed.stamp[1] + 10**9, claimed.stamp[1] + 10**9))
     assert scan(db, [tmp_path / "music"]).to_process == [track_id]
 
-    _merged, stale = record_batch(
+    stale = record_batch(
         db, _as_claimed(claimed), {track_id: _results(claimed.stamp)}, {track_id: None}, []
     )
 
@@ -83,7 +83,7 @@ def test_an_unchanged_file_is_recorded_as_usual(db: Database, tmp_path: Path):
     (track_id,) = scan(db, [tmp_path / "music"]).to_process
     (claimed,) = claim(db, [track_id])
 
-    _merged, stale = record_batch(
+    stale = record_batch(
         db, _as_claimed(claimed), {track_id: _results(claimed.stamp)}, {track_id: None}, []
     )
     assert stale == set()
@@ -101,7 +101,7 @@ def test_results_another_job_recorded_first_are_left_alone(db: Database, tmp_pat
     record_batch(db, _as_claimed(first), {track_id: _results(first.stamp)}, {track_id: None}, [])
 
     failure = Failure(track_id, "metadata", "metadata: not an audio file (truncated)")
-    _merged, stale = record_batch(db, _as_claimed(second), {}, {}, [failure])
+    stale = record_batch(db, _as_claimed(second), {}, {}, [failure])
 
     assert stale == {track_id}
     assert _track(db, track_id).processing_status == COMPLETE
