@@ -6,7 +6,7 @@
    forking Worker, which runs mus's job function only) on a cold private broker. The
    cost per job is (time to drain N jobs - time to start and stop on an empty queue) / N.
 2. Status writes: the batch job's own transactions (library/transitions.py: `claim`,
-   `record_metadata`, `record_art`, `finish`) on a fresh database of the generated library,
+   `record_batch`) on a fresh database of the generated library,
    with the stage functions replaced by instant results.
 
 The work is the real stage functions (`_read_metadata`: tags + hash; `_make_art`: cover
@@ -121,11 +121,8 @@ def _write_cost(ctx: Context, batch: int) -> tuple[float, dict[str, object]]:
                     }
                     for track_id in claimed
                 }
-                stamps = {track.id: track.stamp for track in tracks}
-                transitions.record_metadata(db, read, [], stamps)
-                stamps = dict.fromkeys(claimed, (1, 1))  # what record_metadata wrote
-                transitions.record_art(db, dict.fromkeys(claimed), [], stamps)
-                transitions.finish(db, claimed)
+                states = {track.id: (track.status, track.stamp) for track in tracks}
+                transitions.record_batch(db, states, read, dict.fromkeys(claimed), [])
             per_track.append((time.perf_counter() - started) / len(ids))
             db.engine.dispose()
     return median(per_track), {"writes_per_track_s": per_track}
@@ -170,7 +167,7 @@ def run(ctx: Context) -> list[Row]:
         ),
         Row(
             "Queue",
-            "status writes per track (`claim` + stage writes + `finish`, instant stages)",
+            "status writes per track (`claim` + `record_batch`, instant stages)",
             fmt_ms(writes),
             data=write_data,
         ),

@@ -1,6 +1,8 @@
 """Every change of a track's processing status: the state machine, in one module.
 
-    PENDING --metadata + hash--> METADATA_DONE --art--> ART_DONE --finish--> COMPLETE
+    PENDING --metadata + hash, art--> COMPLETE
+    METADATA_DONE --art--> COMPLETE
+    ART_DONE (left by earlier versions, between two writes) --> COMPLETE
     PENDING, METADATA_DONE, ART_DONE --a stage fails for this file--> ERROR
     any unfinished --its worker died three times with it alone--> ERROR
     ERROR --retry--> METADATA_DONE if the art stage failed, else PENDING
@@ -8,19 +10,19 @@
     COMPLETE, ART_DONE with no audio hash (processed before schema 4) --reconcile, once--> PENDING
 
 Who moves a track: the batch job (processing/pipeline.py) claims a batch,
-records each stage's outcomes, finishes it and gives up on a file that keeps
-killing its worker; the CLI and the window retry; reconcile selects the
+records the outcomes of all its stages at once and gives up on a file that
+keeps killing its worker; the CLI and the window retry; reconcile selects the
 unfinished tracks to queue again, and sends back once the tracks processed
 before audio hashes existed; a scan (scanner.py, by identity.py's rules)
 sends a changed or found-again track back to PENDING. Every write is one
-`BEGIN IMMEDIATE` transaction per batch, not per track. See
-docs/architecture.md, "State machine".
+`BEGIN IMMEDIATE` transaction per batch, not per track: a batch makes two,
+its claim and its results. See docs/architecture.md, "State machine".
 
 A scan may send a track back to PENDING while a batch works on it (a file
 still being copied, saved again, replaced): the scan queues it again, and the
 batch's results, read from the file as it was, must not overwrite that. So
-each stage's results are written only for tracks whose file stamp (size,
-mtime) is still the one the batch claimed them with.
+results are written only for tracks whose file stamp (size, mtime) and
+status are still the ones the batch claimed them with.
 """
 
 from __future__ import annotations
@@ -55,6 +57,13 @@ ART_STAGE = "art"
 Stamp = tuple[int | None, int | None]
 """A track's file as the library knows it: (size, mtime_ns). A scan that finds the
 file changed writes a new one; so does the metadata stage, with the file it read."""
+
+Claimed = tuple[str, Stamp]
+"""A track as a batch claimed it: (status, stamp); its results are recorded only
+while both still hold."""
+
+ArtOutcome = tuple[str, str] | None
+"""(thumbnail key, source) of a track's cover; None when it has none."""
 
 
 @dataclass
@@ -111,67 +120,63 @@ def _bulk_update(session: Session, rows: list[dict[str, object]]) -> None:
         session.execute(update(Track), rows)
 
 
-def _record_failures(session: Session, failures: Sequence[Failure]) -> None:
-    now = utcnow()
-    _bulk_update(
-        session,
-        [
-            {
-                "id": failure.track_id,
-                "processing_status": ERROR,
-                "last_error_message": failure.message,
-                "failed_stage": failure.stage,
-                "attempts": 0,
-                "updated_at": now,
-            }
-            for failure in failures
-        ],
-    )
-
-
-def _unchanged_since_claim(session: Session, stamps: Mapping[int, Stamp]) -> set[int]:
-    """The ids of `stamps` whose file stamp is still the one claimed: the others
-    were found changed by a scan since, which queued them again."""
-    if not stamps:
+def _unchanged_since_claim(session: Session, claimed: Mapping[int, Claimed]) -> set[int]:
+    """The ids of `claimed` whose status and file stamp are still the ones claimed:
+    a scan found the others changed since (and queued them again), or another job
+    that held the same track has recorded it already."""
+    if not claimed:
         return set()
     rows = session.execute(
-        select(Track.id, Track.size, Track.mtime_ns).where(Track.id.in_(list(stamps)))
+        select(Track.id, Track.processing_status, Track.size, Track.mtime_ns).where(
+            Track.id.in_(list(claimed))
+        )
     )
-    return {track_id for track_id, size, mtime in rows if stamps[track_id] == (size, mtime)}
+    return {
+        track_id
+        for track_id, status, size, mtime in rows
+        if claimed[track_id] == (status, (size, mtime))
+    }
 
 
 def give_up(db: Database, failure: Failure) -> None:
     """ERROR for a track whose stage never reported (its worker kept dying)."""
     with db.write() as session:
-        _record_failures(session, [failure])
+        _bulk_update(
+            session, [{"id": failure.track_id, **_outcome_fields(failure), "updated_at": utcnow()}]
+        )
 
 
-def record_metadata(
+def record_batch(
     db: Database,
-    done: Mapping[int, Mapping[str, object]],
+    claimed: Mapping[int, Claimed],
+    read: Mapping[int, Mapping[str, object]],
+    art: Mapping[int, ArtOutcome],
     failures: Sequence[Failure],
-    stamps: Mapping[int, Stamp],
     plain_hashes: Mapping[int, str] | None = None,
-) -> tuple[dict[int, int], set[int]]:
-    """The metadata stage's outcomes for a batch, in one transaction: each track of
-    `done` (id -> its tags, properties, `content_hash`, `audio_hash`, size and
-    mtime) to METADATA_DONE, each of `failures` to ERROR; only those whose stamp
-    is still the claimed one (`stamps`: id -> stamp at claim).
+) -> set[int]:
+    """A batch's outcomes, in one transaction with one UPDATE per track.
+
+    `claimed` (id -> (status, stamp) at claim) are the tracks the batch worked
+    on; only those whose status and stamp are still those are written. Each
+    goes to COMPLETE with what its stages found: `read` (id -> its tags,
+    properties, `content_hash`, `audio_hash`, size and mtime), `art` (id ->
+    (thumbnail key, source) of its cover, or None: it has none); a track
+    claimed at METADATA_DONE has only the latter, one claimed at ART_DONE
+    neither. A track of `failures` goes to ERROR instead, its tags kept when
+    the art stage is the one that failed (a retry resumes there).
 
     A track whose content hash equals a missing track's is merged into it
     (identity rule 4), or whose plain BLAKE3 (`plain_hashes`, id -> digest)
     equals that of a missing track hashed before schema 4; then a new one whose
     audio hash equals exactly one missing track's (rule 6), which takes the new
-    file's tags. Returns ({new id: old id}
-    for those, whose results went to the old id; the ids left alone because a
-    scan found their file changed).
+    file's tags: the results of the new id go to the old one. Returns the ids of
+    `claimed` left alone.
     """
     now = utcnow()
+    failed = {failure.track_id: failure for failure in failures}
     with db.write() as session:
-        current = _unchanged_since_claim(session, stamps)
-        stale = set(stamps) - current
-        done = {track_id: fields for track_id, fields in done.items() if track_id in current}
-        _record_failures(session, [f for f in failures if f.track_id in current])
+        current = _unchanged_since_claim(session, claimed)
+        done = {track_id: fields for track_id, fields in read.items() if track_id in current}
         by_hash = {str(fields["content_hash"]): track_id for track_id, fields in done.items()}
         # A composite content hash never equals a plain BLAKE3 (derive-key mode), so
         # one lookup serves both: a plain hash can only find a track hashed before.
@@ -189,63 +194,46 @@ def record_metadata(
                 if track_id not in merged
             },
         )
-        _bulk_update(
-            session,
-            [
-                {
-                    "id": merged.get(track_id, track_id),
-                    **fields,
-                    "processing_status": METADATA_DONE,
-                    "last_error_message": None,
-                    "failed_stage": None,
-                    "updated_at": now,
-                }
-                for track_id, fields in done.items()
-            ],
-        )
-    return merged, stale
+        rows = [
+            {
+                "id": merged.get(track_id, track_id),
+                **done.get(track_id, {}),
+                **_art_fields(art, track_id),
+                **_outcome_fields(failed.get(track_id)),
+                "updated_at": now,
+            }
+            for track_id in sorted(current)
+        ]
+        # One executemany per run of rows with the same columns: rows of a shape together.
+        _bulk_update(session, sorted(rows, key=lambda row: tuple(row)))
+    return set(claimed) - current
 
 
-def record_art(
-    db: Database,
-    done: Mapping[int, tuple[str, str] | None],
-    failures: Sequence[Failure],
-    stamps: Mapping[int, Stamp],
-) -> None:
-    """The art stage's outcomes for a batch, in one transaction: each track of `done`
-    (id -> (thumbnail key, source) of its cover, or None: it has none) to
-    ART_DONE, each of `failures` to ERROR; only those whose stamp is still the
-    claimed one (see record_metadata)."""
-    now = utcnow()
-    with db.write() as session:
-        current = _unchanged_since_claim(session, stamps)
-        done = {track_id: art for track_id, art in done.items() if track_id in current}
-        _record_failures(session, [f for f in failures if f.track_id in current])
-        _bulk_update(
-            session,
-            [
-                {
-                    "id": track_id,
-                    "artwork_hash": art[0] if art else None,
-                    "artwork_source": art[1] if art else None,
-                    "processing_status": ART_DONE,
-                    "updated_at": now,
-                }
-                for track_id, art in done.items()
-            ],
-        )
+def _art_fields(art: Mapping[int, ArtOutcome], track_id: int) -> dict[str, object]:
+    if track_id not in art:
+        return {}
+    found = art[track_id]
+    return {
+        "artwork_hash": found[0] if found else None,
+        "artwork_source": found[1] if found else None,
+    }
 
 
-def finish(db: Database, track_ids: Collection[int]) -> None:
-    """ART_DONE to COMPLETE, their attempts forgotten."""
-    if not track_ids:
-        return
-    with db.write() as session:
-        session.execute(
-            update(Track)
-            .where(Track.id.in_(list(track_ids)), Track.processing_status == ART_DONE)
-            .values(processing_status=COMPLETE, attempts=0, updated_at=utcnow())
-        )
+def _outcome_fields(failure: Failure | None) -> dict[str, object]:
+    """COMPLETE, or ERROR with why; either way its attempts are forgotten."""
+    if failure is None:
+        return {
+            "processing_status": COMPLETE,
+            "last_error_message": None,
+            "failed_stage": None,
+            "attempts": 0,
+        }
+    return {
+        "processing_status": ERROR,
+        "last_error_message": failure.message,
+        "failed_stage": failure.stage,
+        "attempts": 0,
+    }
 
 
 def reset_for_retry(db: Database, track_ids: Sequence[int] | None) -> list[int]:

@@ -1,11 +1,15 @@
 """The batch job: runs the stages over a batch of tracks.
 
 The stages run over the batch's files a few dozen at a time (see
-FILES_IN_MEMORY); then each stage's results for the whole batch are written in
-one short `BEGIN IMMEDIATE` transaction, so the per-track cost of the queue
-and of the database is a small fraction of the per-track work:
+FILES_IN_MEMORY); then the results of every stage for the whole batch are
+written in one short `BEGIN IMMEDIATE` transaction, one UPDATE per track, so
+the per-track cost of the queue and of the database is a small fraction of the
+per-track work:
 
-    PENDING --metadata+hash--> METADATA_DONE --art--> ART_DONE --finish--> COMPLETE
+    PENDING --metadata+hash, art--> COMPLETE      METADATA_DONE (a retry) --art--> COMPLETE
+
+A job costs two write transactions: its claim, which counts an attempt before
+any work, and its results.
 
 A file's failure is that file's ERROR (with a message a person can act on);
 the rest of the batch carries on. Only failures that are not the file's fault
@@ -48,15 +52,14 @@ from mus_desktop.library.transitions import (
     ERROR,
     METADATA_DONE,
     PENDING,
+    ArtOutcome,
     Failure,
     Stamp,
     claim,
-    finish,
     forget_attempts,
     give_up,
     has_plain_hashed_missing,
-    record_art,
-    record_metadata,
+    record_batch,
 )
 from mus_desktop.processing.artwork import ArtworkImage, find_artwork, make_thumbnail
 from mus_desktop.processing.errors import StageError, stage_error_from_os
@@ -98,10 +101,6 @@ class _Item:
     """The file's (size, mtime) as claimed; results are recorded only while it holds."""
     audio: FileType | None = None
     """The parsed file, from the metadata stage to the art stage."""
-
-
-_ArtResult = tuple[str, str] | None
-"""(thumbnail key, source) of the track's cover; None when it has none."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ def _read_metadata(item: _Item, settings: Settings, plain_too: bool) -> _Metadat
     )
 
 
-def _make_art(item: _Item, settings: Settings) -> _ArtResult:
+def _make_art(item: _Item, settings: Settings) -> ArtOutcome:
     """(thumbnail key, source) of the track's cover; None when it has none."""
     roots = _real_roots(settings.music_roots)
     image: ArtworkImage | None = find_artwork(item.path, item.audio, roots)
@@ -201,14 +200,14 @@ def _make_art(item: _Item, settings: Settings) -> _ArtResult:
 def _run_stages(
     items: list[_Item], settings: Settings, plain_too: bool
 ) -> tuple[
-    list[tuple[_Item, _MetadataResult | StageError]], list[tuple[_Item, _ArtResult | StageError]]
+    list[tuple[_Item, _MetadataResult | StageError]], list[tuple[_Item, ArtOutcome | StageError]]
 ]:
     """The outcomes of each item's remaining stages: (metadata's, art's).
 
     A track whose metadata fails gets no art outcome; one already past art gets neither.
     """
     metadata_outcomes: list[tuple[_Item, _MetadataResult | StageError]] = []
-    art_outcomes: list[tuple[_Item, _ArtResult | StageError]] = []
+    art_outcomes: list[tuple[_Item, ArtOutcome | StageError]] = []
     for start in range(0, len(items), FILES_IN_MEMORY):
         run = items[start : start + FILES_IN_MEMORY]
         read = [
@@ -230,16 +229,25 @@ def _failure(item: _Item, error: StageError) -> Failure:
     return Failure(item.id, error.stage, str(error))
 
 
-def _record_metadata(
-    db: Database, outcomes: list[tuple[_Item, _MetadataResult | StageError]]
+def _record(
+    db: Database,
+    items: list[_Item],
+    metadata_outcomes: list[tuple[_Item, _MetadataResult | StageError]],
+    art_outcomes: list[tuple[_Item, ArtOutcome | StageError]],
 ) -> None:
-    """The metadata stage's outcomes for the batch, in one transaction; an item merged
-    into a missing track (identity rules 4 and 6) carries that track's id from here on."""
-    failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
-    done = {item.id: (item, r) for item, r in outcomes if not isinstance(r, StageError)}
-    stamps = {item.id: item.stamp for item, _ in outcomes}
-    merged, stale = record_metadata(
+    """Every stage's outcomes for the batch, in one transaction (transitions.record_batch);
+    each item's status becomes the one recorded, or PENDING when it was left alone (a
+    scan found its file changed meanwhile and queued it again, or another job that held
+    it recorded it first)."""
+    read = {item.id: r for item, r in metadata_outcomes if not isinstance(r, StageError)}
+    failures = [
+        _failure(item, r)
+        for item, r in [*metadata_outcomes, *art_outcomes]
+        if isinstance(r, StageError)
+    ]
+    stale = record_batch(
         db,
+        {item.id: (item.status, item.stamp) for item in items},
         {
             track_id: {
                 **vars(result.metadata),  # flat fields: no deep copy (asdict's)
@@ -248,35 +256,22 @@ def _record_metadata(
                 "size": result.size,
                 "mtime_ns": result.mtime_ns,
             }
-            for track_id, (_item, result) in done.items()
+            for track_id, result in read.items()
         },
+        {item.id: r for item, r in art_outcomes if not isinstance(r, StageError)},
         failures,
-        stamps,
         {
             track_id: result.plain_hash
-            for track_id, (_item, result) in done.items()
+            for track_id, result in read.items()
             if result.plain_hash is not None
         },
     )
-    _mark(outcomes, METADATA_DONE)
-    for item, result in done.values():
-        if item.id in stale:  # its stamp stays the claimed one, so its art is not recorded
+    failed = {failure.track_id for failure in failures}
+    for item in items:
+        if item.id in stale:
             item.status = PENDING
-            continue
-        item.id = merged.get(item.id, item.id)
-        item.stamp = (result.size, result.mtime_ns)  # what the record now holds
-
-
-def _record_art(db: Database, outcomes: list[tuple[_Item, _ArtResult | StageError]]) -> None:
-    failures = [_failure(item, r) for item, r in outcomes if isinstance(r, StageError)]
-    done = {item.id: r for item, r in outcomes if not isinstance(r, StageError)}
-    record_art(db, done, failures, {item.id: item.stamp for item, _ in outcomes})
-    _mark(outcomes, ART_DONE)
-
-
-def _mark(outcomes: Sequence[tuple[_Item, object]], done_status: str) -> None:
-    for item, outcome in outcomes:
-        item.status = ERROR if isinstance(outcome, StageError) else done_status
+        else:
+            item.status = ERROR if item.id in failed else COMPLETE
 
 
 def _isolate_suspects(db: Database, items: list[_Item]) -> list[_Item]:
@@ -328,11 +323,8 @@ def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dic
 
         plain_too = any(item.status == PENDING for item in items) and has_plain_hashed_missing(db)
         metadata_outcomes, art_outcomes = _run_stages(items, settings, plain_too)
-        if metadata_outcomes:
-            _record_metadata(db, metadata_outcomes)
-        if art_outcomes:
-            _record_art(db, art_outcomes)
-        finish(db, [item.id for item in items if item.status == ART_DONE])
+        if items:
+            _record(db, items, metadata_outcomes, art_outcomes)
     except (OSError, SQLAlchemyError) as exc:
         if not is_disk_full(exc, settings.database_label):
             raise
@@ -340,9 +332,6 @@ def run_batch(db: Database, settings: Settings, track_ids: Sequence[int]) -> dic
         # its parameters (every track of the batch).
         without_retries()
         raise DiskFullError(disk_full_message(settings.database_label)) from None
-    for item in items:
-        if item.status == ART_DONE:
-            item.status = COMPLETE
     complete = sum(item.status == COMPLETE for item in items)
     error = sum(item.status == ERROR for item in claimed)  # a file given up on included
     return {"complete": complete, "error": error, "skipped": len(track_ids) - complete - error}

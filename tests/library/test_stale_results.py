@@ -16,14 +16,13 @@ from mus_desktop.library.engine import Database
 from mus_desktop.library.models import Track
 from mus_desktop.library.scanner import scan
 from mus_desktop.library.transitions import (
-    ART_DONE,
-    METADATA_DONE,
+    COMPLETE,
+    ERROR,
     PENDING,
+    ClaimedTrack,
     Failure,
     claim,
-    finish,
-    record_art,
-    record_metadata,
+    record_batch,
 )
 from tools.audiogen import Tags, make_track
 
@@ -39,6 +38,10 @@ def _results(stamp: tuple[int | None, int | None]) -> dict[str, object]:
     return {"title": "Old Read", "content_hash": "0" * 64, "size": stamp[0], "mtime_ns": stamp[1]}
 
 
+def _as_claimed(track: ClaimedTrack) -> dict[int, tuple[str, tuple[int | None, int | None]]]:
+    return {track.id: (track.status, track.stamp)}
+
+
 def test_a_file_changed_during_its_batch_keeps_the_scans_state(db: Database, tmp_path: Path):
     song = make_track(tmp_path / "music" / "song.mp3", "mp3", TAGS)
     (track_id,) = scan(db, [tmp_path / "music"]).to_process
@@ -49,11 +52,9 @@ def test_a_file_changed_during_its_batch_keeps_the_scans_state(db: Database, tmp
     os.utime(song, ns=(claimed.stamp[1] + 10**9, claimed.stamp[1] + 10**9))
     assert scan(db, [tmp_path / "music"]).to_process == [track_id]
 
-    _merged, stale = record_metadata(
-        db, {track_id: _results(claimed.stamp)}, [], {track_id: claimed.stamp}
+    stale = record_batch(
+        db, _as_claimed(claimed), {track_id: _results(claimed.stamp)}, {track_id: None}, []
     )
-    record_art(db, {track_id: None}, [], {track_id: claimed.stamp})
-    finish(db, [track_id])
 
     assert stale == {track_id}
     track = _track(db, track_id)
@@ -70,7 +71,7 @@ def test_a_failure_read_from_the_old_file_is_not_recorded(db: Database, tmp_path
     scan(db, [tmp_path / "music"])
 
     failure = Failure(track_id, "metadata", "metadata: not an audio file (truncated)")
-    record_metadata(db, {}, [failure], {track_id: claimed.stamp})
+    record_batch(db, _as_claimed(claimed), {}, {}, [failure])
 
     track = _track(db, track_id)
     assert track.processing_status == PENDING
@@ -82,10 +83,39 @@ def test_an_unchanged_file_is_recorded_as_usual(db: Database, tmp_path: Path):
     (track_id,) = scan(db, [tmp_path / "music"]).to_process
     (claimed,) = claim(db, [track_id])
 
-    _merged, stale = record_metadata(
-        db, {track_id: _results(claimed.stamp)}, [], {track_id: claimed.stamp}
+    stale = record_batch(
+        db, _as_claimed(claimed), {track_id: _results(claimed.stamp)}, {track_id: None}, []
     )
     assert stale == set()
-    assert _track(db, track_id).processing_status == METADATA_DONE
-    record_art(db, {track_id: None}, [], {track_id: claimed.stamp})
-    assert _track(db, track_id).processing_status == ART_DONE
+    track = _track(db, track_id)
+    assert (track.processing_status, track.title, track.attempts) == (COMPLETE, "Old Read", 0)
+
+
+def test_results_another_job_recorded_first_are_left_alone(db: Database, tmp_path: Path):
+    """Two jobs held the same track (work queued again while it ran): the second's
+    results do not overwrite the first's."""
+    make_track(tmp_path / "music" / "song.mp3", "mp3", TAGS)
+    (track_id,) = scan(db, [tmp_path / "music"]).to_process
+    (first,) = claim(db, [track_id])
+    (second,) = claim(db, [track_id])
+    record_batch(db, _as_claimed(first), {track_id: _results(first.stamp)}, {track_id: None}, [])
+
+    failure = Failure(track_id, "metadata", "metadata: not an audio file (truncated)")
+    stale = record_batch(db, _as_claimed(second), {}, {}, [failure])
+
+    assert stale == {track_id}
+    assert _track(db, track_id).processing_status == COMPLETE
+
+
+def test_an_art_failure_keeps_the_tags_read(db: Database, tmp_path: Path):
+    """A retry resumes at the art stage, so what the metadata stage read is kept."""
+    make_track(tmp_path / "music" / "song.mp3", "mp3", TAGS)
+    (track_id,) = scan(db, [tmp_path / "music"]).to_process
+    (claimed,) = claim(db, [track_id])
+    failure = Failure(track_id, "art", "art: cannot decode the cover (truncated)")
+
+    record_batch(db, _as_claimed(claimed), {track_id: _results(claimed.stamp)}, {}, [failure])
+
+    track = _track(db, track_id)
+    assert (track.processing_status, track.failed_stage, track.title) == (ERROR, "art", "Old Read")
+    assert track.last_error_message == "art: cannot decode the cover (truncated)"
