@@ -23,8 +23,8 @@ from sqlalchemy.schema import CreateColumn
 from mus_desktop.library.engine import on_server, writing
 from mus_desktop.library.models import Base
 
-SCHEMA_VERSION = 5  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash;
-# 5: folder_mount
+SCHEMA_VERSION = 6  # 2: deleted_track and its trigger; 3: library_folder; 4: track.audio_hash;
+# 5: folder_mount; 6: ix_track_missing
 
 _TRIGGERS = {
     "track_change_seq_insert": """

@@ -113,7 +113,17 @@ class Track(Base):
         BigInteger, nullable=False, default=0, server_default="0", index=True
     )
 
-    __table_args__ = (Index("ix_track_device_inode", "device", "inode"),)
+    __table_args__ = (
+        Index("ix_track_device_inode", "device", "inode"),
+        # The missing tracks alone (a few of a library): what a batch asks of them
+        # (transitions.has_plain_hashed_missing) reads these, not every track.
+        Index(
+            "ix_track_missing",
+            "missing_since",
+            sqlite_where=text("missing_since IS NOT NULL"),
+            postgresql_where=text("missing_since IS NOT NULL"),
+        ),
+    )
 
     def __repr__(self) -> str:
         return f"<Track {self.id} {self.processing_status} {self.path!r}>"

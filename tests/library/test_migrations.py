@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 
 from mus_desktop.library.engine import open_database
 from mus_desktop.library.migrations import SCHEMA_VERSION
-from mus_desktop.library.models import DeletedTrack, ProcessingStatus, Track
+from mus_desktop.library.models import DeletedTrack, ProcessingStatus, Track, utcnow
 
 OLD_SHAPE = """
 CREATE TABLE track (
@@ -97,3 +97,38 @@ def test_a_version_1_database_starts_recording_deleted_tracks(tmp_path: Path) ->
 
     assert [track_id for track_id, _ in deleted] == [1]
     assert deleted[0][1] > seq_b  # in change order, after the last write before it
+
+
+def test_a_batch_asks_about_missing_tracks_without_reading_the_others(tmp_path: Path) -> None:
+    """Every batch asks whether a missing track still holds a hash of before schema
+    4 (`has_plain_hashed_missing`); a library upgraded to schema 6 answers from its
+    missing tracks alone, not by walking every track still waiting (the audio
+    hash's index), which grew with the library at every batch."""
+    from mus_desktop.library.transitions import has_plain_hashed_missing
+
+    db_path = tmp_path / "old.db"
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(OLD_SHAPE)
+        conn.executemany(
+            "INSERT INTO track (path) VALUES (?)", [(f"/m/{n}.mp3",) for n in range(50)]
+        )
+    conn.close()
+    database = open_database(db_path)
+    assert not has_plain_hashed_missing(database)  # 50 waiting, none missing
+
+    with database.write() as session:
+        track = session.get(Track, 7)
+        track.content_hash, track.missing_since = "a" * 64, utcnow()
+    asked: list[tuple[str, object]] = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        asked.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", keep)
+    assert has_plain_hashed_missing(database)
+    event.remove(database.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = [(q, p) for q, p in asked if "missing_since" in q]
+    with sqlite3.connect(db_path) as conn:
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    conn.close()
+    assert plan == ["SEARCH track USING INDEX ix_track_missing (missing_since>?)"]
