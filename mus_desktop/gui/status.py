@@ -7,8 +7,10 @@ gets dark tinted rows with readable text rather than pastel bars.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from functools import cache
+from operator import attrgetter
 from pathlib import Path
 
 from PySide6.QtGui import QColor, QIcon, QPalette
@@ -75,6 +77,18 @@ def kind_for(status: str, missing: bool) -> Kind:
 
 def kind_of(row: TrackRow) -> Kind:
     return kind_for(row.status, row.missing_since is not None)
+
+
+def kinds_of(rows: Sequence[TrackRow]) -> list[Kind]:
+    """`kind_of` every row, by C loops over their columns and one lookup per
+    distinct status, not a call per row (the table and the sidebar count parts of
+    10,000 rows with it)."""
+    statuses = list(map(attrgetter("status"), rows))
+    kind = {status: kind_for(status, False) for status in set(statuses)}
+    return [
+        kind[status] if gone is None else Kind.MISSING
+        for status, gone in zip(statuses, map(attrgetter("missing_since"), rows), strict=True)
+    ]
 
 
 def stage_word(status: str) -> str:

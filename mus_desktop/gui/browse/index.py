@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mus_desktop.gui.status import Kind, kind_for, kind_of
-from mus_desktop.gui.table.sorting import artist_of, natural_key, values_of
+from mus_desktop.gui.status import Kind, kind_of, kinds_of
+from mus_desktop.gui.table.sorting import artist_of, listed_artists, natural_key, values_of
 from mus_desktop.library.rows import TrackRow
 
 Key = tuple[str, str]
@@ -77,15 +77,8 @@ def _entry(row: TrackRow) -> tuple[str, str, int]:
 def _entries(rows: Sequence[TrackRow]) -> Counter[tuple[str, str, int]]:
     """How many of `rows` have each `_entry`, counted by C loops over the columns
     (a million rows: ~0.5 s rather than ~2.5 s row by row)."""
-    statuses = values_of("status", rows)
-    state_of = {s: _STATE_OF_KIND.get(kind_for(s, False), _FINE) for s in set(statuses)}
-    states = [
-        state_of[status] if gone is None else _MISSING
-        for status, gone in zip(statuses, values_of("missing_since", rows), strict=True)
-    ]
-    pairs = zip(values_of("album_artist", rows), values_of("artist", rows), strict=True)
-    artists = [album_artist or artist for album_artist, artist in pairs]
-    return Counter(zip(artists, values_of("album", rows), states, strict=True))
+    states = [_STATE_OF_KIND.get(kind, _FINE) for kind in kinds_of(rows)]
+    return Counter(zip(listed_artists(rows), values_of("album", rows), states, strict=True))
 
 
 class ArtistIndex:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
 from typing import Any
 
-from mus_desktop.gui.status import SORT_RANK, Kind, kind_for, kind_of
+from mus_desktop.gui.status import SORT_RANK, kind_of, kinds_of
 from mus_desktop.gui.table.fields import Column
 from mus_desktop.gui.table.orders import ColumnKeys, SortedColumn, SortKey
 from mus_desktop.gui.table.sorting import (
@@ -64,13 +64,7 @@ SORT_KEYS: dict[Column, SortKey] = {
 
 
 def _status_keys(rows: Sequence[TrackRow]) -> list[Any]:
-    statuses = values_of("status", rows)
-    rank = {status: SORT_RANK[kind_for(status, False)] for status in set(statuses)}
-    missing = SORT_RANK[Kind.MISSING]
-    return [
-        rank[status] if gone is None else missing
-        for status, gone in zip(statuses, values_of("missing_since", rows), strict=True)
-    ]
+    return list(map(SORT_RANK.__getitem__, kinds_of(rows)))
 
 
 def _title_keys(rows: Sequence[TrackRow]) -> list[Any]:

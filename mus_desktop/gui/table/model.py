@@ -36,8 +36,8 @@ from mus_desktop.gui.status import (
     Kind,
     StatusFilter,
     filter_kinds,
-    kind_for,
     kind_of,
+    kinds_of,
     row_colours,
     status_icon,
 )
@@ -157,12 +157,7 @@ def _group_keys(rows: Sequence[TrackRow]) -> list[int | None]:
 
 def _ids_by_kind(rows: Sequence[TrackRow], ids: list[int]) -> dict[Kind, list[int]]:
     """The ids of `rows` (in `ids`, the same order) by `kind_of` their row."""
-    statuses = values_of("status", rows)
-    kind_of_status = {status: kind_for(status, False) for status in set(statuses)}
-    kinds = [
-        kind_of_status[status] if gone is None else Kind.MISSING
-        for status, gone in zip(statuses, values_of("missing_since", rows), strict=True)
-    ]
+    kinds = kinds_of(rows)
     return {kind: list(compress(ids, map(eq, kinds, repeat(kind)))) for kind in set(kinds)}
 
 
@@ -228,8 +223,9 @@ class TrackTableModel(QAbstractTableModel):
         self._sorted: dict[Column, SortedColumn] = {}
         self._folded_names: dict[str, str] | None = None
         """Every artist and album name held (and some no longer held), case-folded:
-        a search matches each word against these once, not row by row. Made at
-        the first search, then added to as rows come."""
+        a search matches each word against these once, not row by row. Made by
+        the watcher at load (`Prepared`), or at the first search, then added to
+        as rows come."""
         self._filter = StatusFilter.ALL
         self._words: list[str] = []
         self._scope: Scope | None = None
@@ -672,9 +668,9 @@ class TrackTableModel(QAbstractTableModel):
 
         Nothing is kept per row (~180 MB at a million rows): the distinct
         artists and albums are matched once per word (`_names_holding`; not
-        looked up row by row when none holds it); titles and paths are case-folded as they are
-        tested, or not at all for a word of digits and punctuation (no
-        character case-folds into those)."""
+        looked up row by row when none holds it); titles and paths are
+        case-folded as they are tested, or not at all for a word of digits and
+        punctuation (no character case-folds into those)."""
         held = list(map(self._rows.__getitem__, ids))
         by_word = [(word, self._names_holding(word)) for word in words]
         by_word.sort(key=lambda pair: len(pair[1]))  # a word of many names likely holds many rows
@@ -733,17 +729,14 @@ class TrackTableModel(QAbstractTableModel):
         if self._filter == StatusFilter.DUPLICATES:
             self._sort_duplicates(ids)
             return
-        column, descending = self._effective_sort()
-        if column is None:
+        if self._effective_sort()[0] is None:
             return
-        kept = self._sorted_column(column)
-        order = reversed(kept.order) if descending else kept.order
+        every = self._every_in_order()
         if len(ids) == len(self._rows):
-            ids[:] = [*order, *kept.blank]
+            ids[:] = every
             return
         shown = set(ids)
-        ids[:] = filter(shown.__contains__, order)
-        ids.extend(filter(shown.__contains__, kept.blank))
+        ids[:] = filter(shown.__contains__, every)
 
     def _sort_duplicates(self, ids: list[int]) -> None:
         """The copies of one content next to each other, each group in path order;

@@ -89,6 +89,12 @@ def artist_of(row: TrackRow) -> str:
     return row.album_artist or row.artist
 
 
+def listed_artists(rows: Sequence[TrackRow]) -> list[str]:
+    """`artist_of` every row, by C loops over the two columns."""
+    pairs = zip(values_of("album_artist", rows), values_of("artist", rows), strict=True)
+    return [album_artist or artist for album_artist, artist in pairs]
+
+
 _NO_NUMBER = 1 << 30
 """Where a track without a number goes among its album's numbers: last."""
 
@@ -130,8 +136,7 @@ def album_order_keyer(rows: Sequence[TrackRow], by_artist: bool) -> PartKeys:
         listed = values_of("album", part)
         placed = in_slices(partial(map, album_rank.__getitem__), listed)
         if by_artist:
-            pairs = zip(values_of("album_artist", part), values_of("artist", part), strict=True)
-            listed = [album_artist or artist for album_artist, artist in pairs]
+            listed = listed_artists(part)
             artists = in_slices(partial(map, artist_rank.__getitem__), listed)
             placed = [a * album_span + b for a, b in zip(artists, placed, strict=True)]
         placed = [
