@@ -13,7 +13,8 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from mus_desktop.gui.table.fields import Column
 from mus_desktop.gui.table.keys import orders_of
-from mus_desktop.gui.table.model import Prepared, folded_names
+from mus_desktop.gui.table.model import Prepared
+from mus_desktop.gui.table.search import folded_names
 from mus_desktop.library.engine import Database
 from mus_desktop.library.rows import ChangeFollower, TrackRow
 from mus_desktop.terminal import one_line

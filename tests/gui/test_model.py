@@ -453,7 +453,8 @@ def test_orders_worked_out_at_load_sort_as_the_table_would(
     table then sorts by them at once, exactly as by its own, live changes included.
     Orders of other rows than the table holds are not taken."""
     from mus_desktop.gui.table.keys import orders_of
-    from mus_desktop.gui.table.model import Prepared, folded_names
+    from mus_desktop.gui.table.model import Prepared
+    from mus_desktop.gui.table.search import folded_names
     from mus_desktop.gui.watcher import ORDERED_AT_LOAD
 
     def prepared(rows: list[TrackRow]) -> Prepared:

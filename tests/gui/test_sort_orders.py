@@ -52,7 +52,7 @@ def _row_by_row(column: Column, rows: list[TrackRow]) -> tuple[list[int], list[i
 
 
 def _ids(kept: SortedColumn) -> tuple[list[int], list[int]]:
-    return kept.order, kept.blank
+    return kept.order.tolist(), kept.blank
 
 
 def test_every_columns_keys_at_once_sort_as_the_row_by_row_keys() -> None:

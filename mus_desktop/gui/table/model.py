@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import compress, repeat
-from operator import attrgetter, eq
+from itertools import compress, count, repeat
+from operator import eq, itemgetter
 from typing import Any
 
 from PySide6.QtCore import (
@@ -43,7 +43,8 @@ from mus_desktop.gui.status import (
 )
 from mus_desktop.gui.table.fields import HEADERS, Column
 from mus_desktop.gui.table.keys import SORT_KEYS, column_keys
-from mus_desktop.gui.table.orders import SortedColumn
+from mus_desktop.gui.table.orders import SortedColumn, in_order_of
+from mus_desktop.gui.table.search import folded_names, rows_holding
 from mus_desktop.gui.table.sorting import natural_key, values_of
 from mus_desktop.library.models import ProcessingStatus
 from mus_desktop.library.rows import TrackRow
@@ -59,8 +60,11 @@ Index = QModelIndex | QPersistentModelIndex
 
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
-Stage = Callable[[list[int]], list[int]]
-"""A part of the filter: the ids of a list that pass it, in their order."""
+Stage = Callable[[list[TrackRow]], list[TrackRow]]
+"""A part of the filter: the rows of a list that pass it, in their order."""
+
+_ID = itemgetter(0)
+"""A `TrackRow`'s id, as a C function for `map`."""
 
 
 def format_duration(seconds: float | None) -> str:
@@ -73,38 +77,6 @@ def format_duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
-
-
-def folded_names(rows: Iterable[TrackRow]) -> dict[str, str]:
-    """Every artist and album name of `rows`, and its case-folded form."""
-    rows = rows if isinstance(rows, Sequence) else list(rows)
-    names = {*map(attrgetter("artist"), rows), *map(attrgetter("album"), rows)}
-    return {name: name.casefold() for name in names}
-
-
-def _rows_holding(word: str, names: set[str], rows: list[TrackRow]) -> list[TrackRow]:
-    """The rows that hold `word` in their title or path, or whose artist or album
-    is one of `names` (those that hold it). One comprehension per case, so that a
-    row costs a few bytecodes."""
-    folded = not word.isascii() or any(map(str.isalpha, word))
-    if names and folded:
-        return [
-            r
-            for r in rows
-            if r.album in names
-            or r.artist in names
-            or word in r.title.casefold()
-            or word in r.path.casefold()
-        ]
-    if names:
-        return [
-            r
-            for r in rows
-            if r.album in names or r.artist in names or word in r.title or word in r.path
-        ]
-    if folded:
-        return [r for r in rows if word in r.title.casefold() or word in r.path.casefold()]
-    return [r for r in rows if word in r.title or word in r.path]
 
 
 @dataclass(frozen=True)
@@ -208,7 +180,10 @@ class TrackTableModel(QAbstractTableModel):
     def __init__(self, palette: QPalette, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: dict[int, TrackRow] = {}
-        self._visible: list[int] = []
+        self._top_id = 0
+        """At least the largest id held."""
+        self._visible = array("q")
+        """The ids shown, in their order (an array: see `SortedColumn`)."""
         self._pos = Positions([])
         self._pos_dirty = False
         self._by_kind: dict[Kind, set[int]] = {kind: set() for kind in Kind}
@@ -318,7 +293,7 @@ class TrackTableModel(QAbstractTableModel):
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         kept = [(self._visible[index.row()], index.column()) for index in persistent]
-        self._sort_ids(self._visible)
+        self._visible = self._in_order(self._visible)
         self._pos_dirty = True
         if persistent:
             where = self._found({track_id for track_id, _col in kept})
@@ -338,7 +313,7 @@ class TrackTableModel(QAbstractTableModel):
 
     def ids_in(self, first: int, last: int) -> list[int]:
         """Ids of the rows shown at positions `first` to `last` (inclusive)."""
-        return self._visible[first : last + 1]
+        return self._visible[first : last + 1].tolist()
 
     def rows_in(self, first: int, last: int) -> list[TrackRow]:
         rows = self._rows
@@ -410,6 +385,7 @@ class TrackTableModel(QAbstractTableModel):
         """Replace every row."""
         self.beginResetModel()
         self._rows = {}
+        self._top_id = 0
         self._sorted = {}
         self._folded_names = None
         self._by_kind = {kind: set() for kind in Kind}
@@ -426,13 +402,13 @@ class TrackTableModel(QAbstractTableModel):
         the end, so the first part shows while the rest is read. `finish_loading`
         puts them in order."""
         self._take(rows)
-        shown = [row.id for row in rows]
+        shown = list(rows)
         for stage in self._stages():
             shown = stage(shown)
         if shown:
             start = len(self._visible)
             self.beginInsertRows(QModelIndex(), start, start + len(shown) - 1)
-            self._visible.extend(shown)
+            self._visible.extend(map(_ID, shown))
             self._pos_dirty = True
             self.endInsertRows()
         self.countsChanged.emit()
@@ -496,6 +472,7 @@ class TrackTableModel(QAbstractTableModel):
                 self._count(old, -1)
                 touched.append(old)
             self._rows[row.id] = row
+            self._top_id = max(self._top_id, row.id)
             self._forget(row.id)
             self._count(row, +1)
             self._know_names(row)
@@ -539,6 +516,7 @@ class TrackTableModel(QAbstractTableModel):
         where it can (a million rows: ~1.5 s of the GUI thread rather than ~3 s)."""
         ids = values_of("id", rows)
         self._rows.update(zip(ids, rows, strict=True))
+        self._top_id = max(self._top_id, max(ids, default=0))
         for kind, members in _ids_by_kind(rows, ids).items():
             self._by_kind[kind].update(members)
         alone, groups = self._alone, self._groups
@@ -560,12 +538,6 @@ class TrackTableModel(QAbstractTableModel):
             for name in (row.artist, row.album):
                 if name not in names:
                     names[name] = name.casefold()
-
-    def _names_holding(self, word: str) -> set[str]:
-        """The artist and album names that hold `word` (case-folded)."""
-        if self._folded_names is None:
-            self._folded_names = folded_names(self._rows.values())
-        return {name for name, folded in self._folded_names.items() if word in folded}
 
     def _members(self, key: int | None) -> set[int]:
         """The ids of the present tracks in group `key`."""
@@ -640,43 +612,39 @@ class TrackTableModel(QAbstractTableModel):
     def _matcher(self) -> Callable[[TrackRow], bool]:
         """The filter, the scope and the search as one test of a held row."""
         stages = self._stages()
-        return lambda row: all(stage([row.id]) for stage in stages)
+        return lambda row: all(stage([row]) for stage in stages)
 
-    def _stages(self) -> list[Stage]:
-        """The filter, the scope and each word of the search, each keeping the
-        ids of a list that pass it: a filter change runs them over a million
-        rows, each over what the one before kept, so each is a loop in C or a
-        comprehension rather than a call per row."""
-        rows = self._rows
+    def _stages(self, *, status: bool = True) -> list[Stage]:
+        """The filter (the status one unless `status` is False), the scope and the
+        search, each keeping the rows of a list that pass it: a filter change
+        runs them over a million rows, each over what the one before kept, so
+        each is a loop in C or a comprehension rather than a call per row."""
         stages: list[Stage] = []
         if self._filter == StatusFilter.DUPLICATES:
             is_duplicate = self.is_duplicate
-            stages.append(lambda ids: [i for i in ids if is_duplicate(rows[i])])
-        elif (kinds := filter_kinds(self._filter)) is not None:  # None for All
-            sets = [self._by_kind[kind] for kind in kinds]
-            held = sets[0].__contains__ if len(sets) == 1 else set().union(*sets).__contains__
-            stages.append(lambda ids: list(filter(held, ids)))
+            stages.append(lambda rows: [r for r in rows if is_duplicate(r)])
+        elif status and (held := self._status_test()) is not None:
+            stages.append(lambda rows: list(compress(rows, map(held, map(_ID, rows)))))
         if (scope := self._scope) is not None:
-            stages.append(lambda ids: [i for i in ids if scope.matches(rows[i])])
+            stages.append(lambda rows: [r for r in rows if scope.matches(r)])
         if self._words:
             stages.append(partial(self._holding, self._words))
         return stages
 
-    def _holding(self, words: list[str], ids: list[int]) -> list[int]:
-        """The ids whose row holds every word (case-folded) in its title, artist,
-        album or path; each word tested on the rows the words before kept.
+    def _status_test(self) -> Callable[[int], bool] | None:
+        """Whether an id is of a kind the status filter keeps, by the sets of
+        ids; None when it keeps every kind (All, Duplicates)."""
+        kinds = filter_kinds(self._filter)
+        if kinds is None:
+            return None
+        sets = [self._by_kind[kind] for kind in kinds]
+        return sets[0].__contains__ if len(sets) == 1 else set().union(*sets).__contains__
 
-        Nothing is kept per row (~180 MB at a million rows): the distinct
-        artists and albums are matched once per word (`_names_holding`; not
-        looked up row by row when none holds it); titles and paths are
-        case-folded as they are tested, or not at all for a word of digits and
-        punctuation (no character case-folds into those)."""
-        held = list(map(self._rows.__getitem__, ids))
-        by_word = [(word, self._names_holding(word)) for word in words]
-        by_word.sort(key=lambda pair: len(pair[1]))  # a word of many names likely holds many rows
-        for word, names in by_word:
-            held = _rows_holding(word, names, held)
-        return [row.id for row in held]
+    def _holding(self, words: list[str], rows: list[TrackRow]) -> list[TrackRow]:
+        """The rows that hold every word (`search.rows_holding`)."""
+        if self._folded_names is None:
+            self._folded_names = folded_names(self._rows.values())
+        return rows_holding(words, rows, self._folded_names)
 
     def _refilter(self, also: set[int] | frozenset[int] = frozenset()) -> None:
         """The visible rows anew from the filter and sort (inside a model reset),
@@ -686,29 +654,38 @@ class TrackTableModel(QAbstractTableModel):
         id in the sort's order and keeps it: ~0.1 s less at a million rows than
         picking the shown ids out of the order afterwards. One that reads rows
         (a search, a scope, duplicates) runs over them in their own order, the
-        order they lie in memory: in a sort's order, reading a million rows took
-        twice as long."""
+        order they lie in memory (in a sort's order, reading a million rows took
+        twice as long), the status filter taking them from the held rows in
+        the same pass."""
         reads_rows = bool(self._words) or self._scope is not None
         reads_rows |= self._filter == StatusFilter.DUPLICATES
-        every = list(self._rows) if reads_rows else self._every_in_order()
-        ids = every
-        for stage in self._stages():
-            ids = stage(ids)
-        if also:
-            shown = set(ids).union(also)
-            ids = list(filter(shown.__contains__, every))
         if reads_rows:
-            self._sort_ids(ids)
-        self._visible = ids
+            held = self._status_test()
+            rows = self._rows.values()
+            kept = list(rows if held is None else compress(rows, map(held, self._rows)))
+            for stage in self._stages(status=False):
+                kept = stage(kept)
+            ids = list(map(_ID, kept))
+        else:
+            every = self._every_in_order()
+            held = self._status_test()
+            shown = every if held is None else array("q", filter(held, every))
+        if also:
+            chosen = also.union(ids if reads_rows else shown)
+            ids = list(filter(chosen.__contains__, self._rows))
+            reads_rows = True
+        self._visible = self._in_order(ids) if reads_rows else shown
         self._pos_dirty = True  # worked out when first asked: a selection to restore, a change
 
-    def _every_in_order(self) -> list[int]:
+    def _every_in_order(self) -> array[int]:
         """Every id held, in the sort's order (the rows' own order when unsorted)."""
         column, descending = self._effective_sort()
         if column is None:
-            return list(self._rows)
+            return array("q", self._rows)
         kept = self._sorted_column(column)
-        return [*(reversed(kept.order) if descending else kept.order), *kept.blank]
+        every = kept.order[::-1] if descending else kept.order[:]
+        every.extend(kept.blank)
+        return every
 
     def _sorted_column(self, column: Column) -> SortedColumn:
         """`column`'s order of every row, brought up to date."""
@@ -725,20 +702,19 @@ class TrackTableModel(QAbstractTableModel):
             return (Column.ALBUM if self._scope.album is not None else Column.ARTIST), False
         return self._sort_column, self._sort_order == Qt.SortOrder.DescendingOrder
 
-    def _sort_ids(self, ids: list[int]) -> None:
+    def _in_order(self, ids: Sequence[int]) -> array[int]:
+        """`ids` in the order shown: the sort's, copies together under Duplicates,
+        their own when unsorted."""
         if self._filter == StatusFilter.DUPLICATES:
-            self._sort_duplicates(ids)
-            return
+            return array("q", self._sort_duplicates(ids))
         if self._effective_sort()[0] is None:
-            return
+            return array("q", ids)
         every = self._every_in_order()
         if len(ids) == len(self._rows):
-            ids[:] = every
-            return
-        shown = set(ids)
-        ids[:] = filter(shown.__contains__, every)
+            return every
+        return in_order_of(every, ids, self._top_id)
 
-    def _sort_duplicates(self, ids: list[int]) -> None:
+    def _sort_duplicates(self, ids: Sequence[int]) -> list[int]:
         """The copies of one content next to each other, each group in path order;
         groups in the order of the sorted column's key of their first copy (by
         path when unsorted), groups with no key last."""
@@ -763,17 +739,21 @@ class TrackTableModel(QAbstractTableModel):
             else:
                 blank.append(members)
         keyed.sort(key=lambda pair: pair[0], reverse=descending)
-        ids[:] = [track_id for _key, members in keyed for track_id in members]
-        ids.extend(track_id for members in blank for track_id in members)
+        ordered = [track_id for _key, members in keyed for track_id in members]
+        ordered.extend(track_id for members in blank for track_id in members)
+        return ordered
 
     def _found(self, track_ids: set[int]) -> dict[int, int]:
-        """The positions of a few shown ids (the current row's, after a sort), each
-        found by a scan in C (~5 ms at a million rows), rather than every row's
-        position worked out (~0.3 s); many ids the second way."""
+        """The positions of a few shown ids (the current row's and the selection's
+        corners, after a sort), found by one scan in C (~40 ms at a million rows),
+        rather than every row's position worked out (~0.3 s); many ids the
+        second way."""
         if len(track_ids) > FOUND_BY_SCAN:
             self._ensure_positions()
             return {track_id: self._pos.get(track_id) or 0 for track_id in track_ids}
-        return {track_id: self._visible.index(track_id) for track_id in track_ids}
+        shown = self._visible
+        at = compress(count(), map(track_ids.__contains__, shown))
+        return {shown[position]: position for position in at}
 
     def _rebuild_positions(self) -> None:
         self._pos = Positions(self._visible)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
-from itertools import compress, islice, repeat
+from itertools import compress, filterfalse, islice, repeat
 from operator import eq, is_, is_not
 from typing import Any, NamedTuple
 
@@ -38,11 +40,16 @@ class SortedColumn:
     would cost ~100 MB a column at a million rows. This keeps the order (8 bytes
     a row) and the ids changed since, which the next sort puts back in place
     when they are few, and re-sorts when not.
+
+    The order is an array of ids, not a list of the rows' id objects: a list in
+    a sort's order points all over the rows' memory, and a pass over a million
+    of its ids (what a filter in the sort's order does) took ~0.3 s where one
+    over the array takes ~0.1 s, for the same 8 bytes an id.
     """
 
     __slots__ = ("blank", "key", "order", "stale")
 
-    def __init__(self, key: SortKey, order: list[int], blank: list[int]) -> None:
+    def __init__(self, key: SortKey, order: array[int], blank: list[int]) -> None:
         self.key = key
         self.order = order
         """Ids in ascending order of their keys."""
@@ -63,7 +70,7 @@ class SortedColumn:
             parts, blank = _buckets(rows, keys_of_part)
         else:
             parts, blank = [rows], []
-        order: list[int] = []
+        order = array("q")
         for part in parts:
             ids = values_of("id", part)
             keys = keys_of_part(part)
@@ -73,7 +80,7 @@ class SortedColumn:
             del keys
             if keys_of.then_by is not None:
                 _break_ties(keyed, key_of, part, keys_of.then_by)
-            order += keyed
+            order.extend(keyed)
         return cls(keys_of.key, order, blank)
 
     def repair(self, rows: Mapping[int, TrackRow]) -> bool:
@@ -84,8 +91,8 @@ class SortedColumn:
             return False
         stale = self.stale
         key = self.key
-        order = [track_id for track_id in self.order if track_id not in stale]
-        self.blank = [track_id for track_id in self.blank if track_id not in stale]
+        order = array("q", filterfalse(stale.__contains__, self.order))
+        self.blank = list(filterfalse(stale.__contains__, self.blank))
         placed: list[tuple[Any, int]] = []
         for track_id in sorted(stale):
             row = rows.get(track_id)
@@ -174,10 +181,10 @@ def _break_ties(
         order[first : last + 1] = sorted(order[first : last + 1], key=tie_key.__getitem__)
 
 
-def _merged(order: list[int], placed: list[tuple[Any, int]], key: SortKey) -> list[int]:
+def _merged(order: array[int], placed: list[tuple[Any, int]], key: SortKey) -> array[int]:
     """`order` with each (key, id) of `placed` (ascending) inserted after its equals,
-    in one pass: a million-row list is copied once, not once per id."""
-    merged: list[int] = []
+    in one pass: a million ids are copied once, not once per id."""
+    merged = array("q")
     done = 0
     for wanted, track_id in placed:
         at = bisect_right(order, wanted, lo=done, key=key)
@@ -186,3 +193,18 @@ def _merged(order: list[int], placed: list[tuple[Any, int]], key: SortKey) -> li
         done = at
     merged += order[done:]
     return merged
+
+
+def in_order_of(order: array[int], chosen: Iterable[int], top: int) -> array[int]:
+    """The ids of `chosen` (a part of `order`), in their order in `order`; `top` is
+    at least the largest id of `order`.
+
+    Each id of `order` is looked up in a bytearray indexed by id (1 MB at a
+    million rows, where a set of the chosen ids is up to 32 MB of table, out of
+    the caches): ~0.14 s against ~0.3 s. In a set when the ids run too far past
+    the count for a bytearray (ids come from a file)."""
+    if top > 4 * len(order) + 1_000_000:
+        return array("q", filter(set(chosen).__contains__, order))
+    mask = bytearray(top + 1)
+    deque(map(mask.__setitem__, chosen, repeat(1)), maxlen=0)
+    return array("q", compress(order, map(mask.__getitem__, order)))
