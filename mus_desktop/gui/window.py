@@ -49,6 +49,7 @@ from mus_desktop.gui.actions.menu import TrackActions
 from mus_desktop.gui.actions.retry_follow import RetryFollower
 from mus_desktop.gui.actions.work import TrackWork
 from mus_desktop.gui.browse.sidebar import LibrarySidebar
+from mus_desktop.gui.change_pacer import ChangePacer
 from mus_desktop.gui.detail import DetailPane
 from mus_desktop.gui.dialogs.about import about_text
 from mus_desktop.gui.dialogs.folders import FoldersDialog
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         self._detail_timer.timeout.connect(self.detail.refresh)
         self._restore_state()
 
+        self._changes = ChangePacer(self._apply_changes, self._on_selection, self)
         self.watcher = WatcherThread(db)
         self.watcher.watcher.loaded_part.connect(self._on_loaded_part)
         self.watcher.watcher.loaded.connect(self._on_loaded)
@@ -561,8 +563,16 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_changed(self, changes: Changes) -> None:
-        if not self._loaded:
+        """A poll's changes: the retries that ended say so now; the table and the
+        sidebar take the rows a slice at a time (`ChangePacer`)."""
+        if not self._loaded or self._shut_down:
             return
+        ended = self._retries.follow(changes.rows, changes.removed)
+        if ended:
+            self.show_message(ended, 15000)
+        self._changes.take(changes)
+
+    def _apply_changes(self, changes: Changes) -> None:
         selection = self.table.selectionModel()
         before = self.model.held_rows([*(row.id for row in changes.rows), *changes.removed])
         self.model.apply_changes(changes.rows, changes.removed, keep=selection.isRowSelected)
@@ -572,10 +582,6 @@ class MainWindow(QMainWindow):
             shown in changes.removed or any(row.id == shown for row in changes.rows)
         ):
             self._detail_timer.start()
-        ended = self._retries.follow(changes.rows, changes.removed)
-        if ended:
-            self.show_message(ended, 15000)
-        self._on_selection()
 
     @Slot(str)
     def _on_watch_failed(self, message: str) -> None:
@@ -727,5 +733,6 @@ class MainWindow(QMainWindow):
             if dialog is not None:
                 dialog.hide()
         self.hide()
+        self._changes.stop()
         self.watcher.stop()
         self.services.stop()
