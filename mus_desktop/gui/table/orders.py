@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 from array import array
 from bisect import bisect_right
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from itertools import compress, filterfalse, islice, repeat
 from operator import eq, is_, is_not
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from mus_desktop.gui.table.sorting import SLICE, PartKeys, values_of
 from mus_desktop.library.rows import TrackRow
@@ -199,12 +200,13 @@ def in_order_of(order: array[int], chosen: Iterable[int], top: int) -> array[int
     """The ids of `chosen` (a part of `order`), in their order in `order`; `top` is
     at least the largest id of `order`.
 
-    Each id of `order` is looked up in a bytearray indexed by id (1 MB at a
-    million rows, where a set of the chosen ids is up to 32 MB of table, out of
-    the caches): ~0.14 s against ~0.3 s. In a set when the ids run too far past
-    the count for a bytearray (ids come from a file)."""
+    By numpy, each id of `order` looked up in a mask indexed by id: ~15 ms for
+    a million ids, where a C loop of Python calls over a bytearray took ~0.14 s
+    and lookups in a set of the chosen ids ~0.3 s. In a set when the ids run
+    too far past the count for a mask (ids come from a file)."""
     if top > 4 * len(order) + 1_000_000:
         return array("q", filter(set(chosen).__contains__, order))
-    mask = bytearray(top + 1)
-    deque(map(mask.__setitem__, chosen, repeat(1)), maxlen=0)
-    return array("q", compress(order, map(mask.__getitem__, order)))
+    mask = np.zeros(top + 1, dtype=np.bool_)
+    mask[np.fromiter(chosen, dtype=np.int64)] = True
+    ids = np.frombuffer(order, dtype=np.int64)
+    return array("q", ids[mask[ids]].tobytes())
