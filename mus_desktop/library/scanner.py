@@ -79,7 +79,13 @@ class ScanReport:
 
 INSERT_ROWS = 5000
 """New tracks inserted this many at a time (in the scan's one transaction): the
-rows' parameters for 100,000 new files at once took ~200 MB of the scan's 320 MB."""
+rows' parameters for 100,000 new files at once took ~200 MB of the scan's 320 MB.
+
+Through the table (SQLAlchemy Core), not the ORM's bulk insert, which spends ~15 µs
+a row collecting and sorting the rows' parameters again: with the workers idle
+until the scan is recorded, that was ~0.3 s of a 20,000-track import (the scan
+alone 0.94 to 0.66 s, medians of 5 alternating). The columns' Python defaults
+apply the same way."""
 
 
 def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
@@ -99,7 +105,7 @@ def _apply(session: Session, plan: Plan, report: ScanReport) -> None:
 
     for start in range(0, len(plan.inserts), INSERT_ROWS):
         new_ids = session.scalars(
-            insert(Track).returning(Track.id),
+            insert(Track.__table__).returning(Track.id),
             [
                 {
                     **file_fields(found),

@@ -34,7 +34,11 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from mus_desktop.library.engine import Database
-from mus_desktop.library.identity import merge_into_missing, merge_recordings_into_missing
+from mus_desktop.library.identity import (
+    any_missing,
+    merge_into_missing,
+    merge_recordings_into_missing,
+)
 from mus_desktop.library.models import (
     FINAL_STATUSES,
     UNFINISHED_STATUSES,
@@ -185,15 +189,17 @@ def record_batch(
             for track_id, digest in (plain_hashes or {}).items()
             if track_id in done
         }
-        merged = merge_into_missing(session, by_hash)
-        merged |= merge_recordings_into_missing(
-            session,
-            {
-                track_id: str(fields.get("audio_hash") or "")
-                for track_id, fields in done.items()
-                if track_id not in merged
-            },
-        )
+        merged: dict[int, int] = {}
+        if done and any_missing(session):
+            merged = merge_into_missing(session, by_hash)
+            merged |= merge_recordings_into_missing(
+                session,
+                {
+                    track_id: str(fields.get("audio_hash") or "")
+                    for track_id, fields in done.items()
+                    if track_id not in merged
+                },
+            )
         rows = [
             {
                 "id": merged.get(track_id, track_id),

@@ -79,9 +79,31 @@ def make_queue(connection: Redis, settings: Settings) -> Queue:
     return queue
 
 
-def batched(track_ids: Iterable[int], size: int) -> list[list[int]]:
+def batched(track_ids: Iterable[int], size: int, workers: int = 1) -> list[list[int]]:
+    """`track_ids` in batches of `size`, but for the last round (`workers` batches'
+    worth), which goes in twice as many batches of half the size.
+
+    The queue is first in, first out, so the halves come last: the workers then
+    finish within about half a batch of each other, instead of one of them running
+    the last full batch alone while the others wait (0.1-0.5 s of a 20,000-track
+    import, whose batches of 500 took 0.2-0.8 s each by the covers their albums
+    have). Batches are not halved below SMALLEST_TAIL_BATCH.
+    """
     ids = list(track_ids)
+    if not ids or size // 2 < SMALLEST_TAIL_BATCH:
+        return _cut(ids, size)
+    tail = min(len(ids), max(1, workers) * size)
+    head = len(ids) - tail
+    return _cut(ids[:head], size) + _cut(ids[head:], -(-tail // (2 * max(1, workers))))
+
+
+def _cut(ids: list[int], size: int) -> list[list[int]]:
     return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+SMALLEST_TAIL_BATCH = 50
+"""No batch is halved below this: a job costs ~40 ms of its own (see JOBS_PER_WORKER),
+the work of ~60 small tracks."""
 
 
 JOBS_PER_WORKER = 2

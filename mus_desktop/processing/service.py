@@ -58,7 +58,8 @@ def enqueue(queue: Queue, track_ids: Sequence[int], settings: Settings) -> int:
     size = batch_sizes_for(len(track_ids), settings.workers, settings.batch_size)
     routes = queue.route(track_ids) if isinstance(queue, LibraryQueue) else [(queue, track_ids)]
     return sum(
-        enqueue_batches(target, batched(ids, size), settings.job_timeout) for target, ids in routes
+        enqueue_batches(target, batched(ids, size, settings.workers), settings.job_timeout)
+        for target, ids in routes
     )
 
 
