@@ -58,3 +58,32 @@ def test_window_follows_another_process(
     index = window.model.index(error_row, Column.TITLE)
     assert index.data(Qt.ItemDataRole.ToolTipRole) == "art: no luck for track 40"
     assert window.model.index(error_row, Column.STATUS).data() == "Error: art: no luck for track 40"
+
+
+def test_live_changes_repaint_only_rows_on_screen(
+    qtbot, window_factory, offline_settings: Settings, db: Database
+) -> None:
+    """A change to a row scrolled out of sight asks for no repaint; one on screen
+    does, and a row scrolled to shows its new state."""
+    with db.write() as session:
+        session.add_all(Track(path=f"/music/t{n:04d}.flac") for n in range(1, 501))
+    window = window_factory(offline_settings, db)
+    window.show()
+    qtbot.waitUntil(lambda: window.model.rowCount() == 500)
+    window.table.sortByColumn(Column.PATH, Qt.SortOrder.AscendingOrder)
+    first, last = window._rows_on_screen()
+    assert first == 0 and 0 < last < 499
+    repainted: list[tuple[int, int]] = []
+    window.model.dataChanged.connect(lambda a, b, _roles=(): repainted.append((a.row(), b.row())))
+
+    with db.write() as session:
+        session.get(Track, 500).processing_status = "COMPLETE"  # the last row: off screen
+    qtbot.waitUntil(lambda: window.model.counts().by_kind.get(Kind.COMPLETE) == 1)
+    assert repainted == []
+    with db.write() as session:
+        session.get(Track, 1).processing_status = "COMPLETE"  # the first row: on screen
+    qtbot.waitUntil(lambda: window.model.counts().by_kind.get(Kind.COMPLETE) == 2)
+    qtbot.waitUntil(lambda: repainted == [(0, 0)])
+    window.table.scrollToBottom()
+    bottom = window.model.index(499, Column.STATUS)
+    assert bottom.data() == "Complete"
