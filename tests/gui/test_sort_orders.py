@@ -91,3 +91,16 @@ def test_natural_keys_of_many_values_are_each_values_natural_key() -> None:
     values = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(5000)]
     values += ["0" * 40 + "1" * 40, "1" * 31, "2" * 32, "000", "a00b", "", "Track 007"]
     assert natural_keys(values) == [natural_key(value) for value in values]
+
+
+def test_chosen_ids_keep_the_orders_order_dense_or_sparse() -> None:
+    """Ids come from a file: ones in the billions are picked without a mask that size."""
+    from array import array
+
+    from mus_desktop.gui.table.orders import in_order_of
+
+    dense = array("q", [5, 1, 4, 2, 3])
+    assert in_order_of(dense, [2, 5, 3], top=5).tolist() == [5, 2, 3]
+    assert in_order_of(dense, [], top=5).tolist() == []
+    sparse = array("q", [7, 2**40, 3])
+    assert in_order_of(sparse, [3, 2**40], top=2**40).tolist() == [2**40, 3]
