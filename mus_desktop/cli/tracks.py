@@ -52,7 +52,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         from mus_desktop.library.scanner import scan
 
     db = open_library(settings)
-    report = scan(db, args.paths)
+    report = scan(db, args.paths, music_roots=settings.music_roots)
     if report.fatal:
         return report_fatal(report)
     _add_imported_folders(db, args.paths)
@@ -95,7 +95,7 @@ def _import_and_wait(args: argparse.Namespace, settings: Settings) -> int:
     _add_imported_folders(db, args.paths)
     db.dispose()  # no database connection may cross the fork
     with start_backend(settings, fork_workers_here=True) as backend:
-        report = scan(db, args.paths)
+        report = scan(db, args.paths, music_roots=settings.music_roots)
         if report.fatal:
             return report_fatal(report)
         if backend.queue is None:

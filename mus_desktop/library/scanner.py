@@ -168,8 +168,12 @@ def scan(
     *,
     vanished: Sequence[str] = (),
     library_folders_only: bool = False,
+    music_roots: Sequence[str | Path] = (),
 ) -> ScanReport:
     """Walk `paths`, record what changed, and return the tracks that need work.
+
+    With `music_roots`, a symlink leading out of them is skipped, with a
+    problem line, rather than recorded to fail in a worker at every rescan.
 
     The watcher's scans also give the folders it saw go (`vanished`): the
     tracks under one that is still gone are missing, unless found elsewhere
@@ -178,7 +182,7 @@ def scan(
     changes are written: one removed while the walk ran must not come back as
     new tracks.
     """
-    walked = walk(paths)
+    walked = walk(paths, music_roots)
     walked.roots.extend(folder for folder in vanished if not os.path.lexists(folder))
     report = ScanReport(problems=list(walked.problems))
     report.fatal = not walked.roots and not walked.files

@@ -112,7 +112,7 @@ def import_paths(
     db: Database, queue: Queue | None, paths: Sequence[str | Path], settings: Settings
 ) -> ScanReport:
     """Scan `paths`, record what changed and queue what needs work."""
-    report = scan(db, paths)
+    report = scan(db, paths, music_roots=settings.music_roots)
     queue_scanned(report, queue, settings)
     return report
 

@@ -329,7 +329,13 @@ class FolderWatcher:
         """Scan `folders` and the `vanished` ones (`full`: library folders, whose scan
         time is recorded); None if the database failed: the caller tries again later."""
         try:
-            report = scan(self._db, folders, vanished=vanished, library_folders_only=True)
+            report = scan(
+                self._db,
+                folders,
+                vanished=vanished,
+                library_folders_only=True,
+                music_roots=self._settings.music_roots,
+            )
             if full and not report.fatal:
                 record_full_scan(self._db, folders)
         except Exception:

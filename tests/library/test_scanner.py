@@ -255,3 +255,28 @@ def test_audio_names_that_are_not_regular_files_are_reported(db: Database, tmp_p
         f"{folder}/null.flac: not a regular file (a character device), skipped",
         f"{folder}/x.mp3: not a regular file (a FIFO), skipped",
     ]
+
+
+def test_links_out_of_the_music_folders_are_skipped_at_every_scan(
+    db: Database, tmp_path: Path
+) -> None:
+    """A worker would refuse them (outside the music folders); recorded, they would
+    come back and fail again at every rescan."""
+    music, outside = tmp_path / "music", tmp_path / "outside"
+    music.mkdir()
+    outside.mkdir()
+    make_track(music / "real.mp3", "mp3", tags("Real"))
+    make_track(outside / "escape.flac", "flac", tags("Escape"))
+    (music / "escape.flac").symlink_to(outside / "escape.flac")
+    (music / "away").symlink_to(outside)
+
+    for first in (True, False):
+        report = scan(db, [music], music_roots=[music])
+        assert list(ids_by_path(db)) == [str(music / "real.mp3")]
+        assert (report.new, report.returned, report.missing) == (int(first), 0, 0)
+        assert sorted(report.problems) == [
+            f"{music}/away: a link outside the music folders ({outside}), skipped",
+            f"{music}/escape.flac: a link outside the music folders "
+            f"({outside}/escape.flac), skipped",
+        ]
+    assert scan(db, [music]).new == 2  # no music folders set: both links are followed
