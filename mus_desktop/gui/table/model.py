@@ -43,7 +43,7 @@ from mus_desktop.gui.status import (
 )
 from mus_desktop.gui.table.fields import HEADERS, Column
 from mus_desktop.gui.table.keys import SORT_KEYS, column_keys
-from mus_desktop.gui.table.orders import SortedColumn, in_order_of
+from mus_desktop.gui.table.orders import SortedColumn, in_order_of, indexable_by_id
 from mus_desktop.gui.table.search import folded_names, rows_holding
 from mus_desktop.gui.table.sorting import natural_key, values_of
 from mus_desktop.library.models import ProcessingStatus
@@ -53,7 +53,7 @@ from mus_desktop.library.rows import TrackRow
 # cheaper than that many insert/remove signals.
 _RESET_THRESHOLD = 2000
 FOUND_BY_SCAN = 16
-"""Up to this many shown ids are looked for one by one (`_found`)."""
+"""Up to this many shown ids are found by one scan of the shown ids (`_found`)."""
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -150,7 +150,7 @@ class Positions:
         ids = np.asarray(shown, dtype=np.int64)  # an array("q") is read in place
         top = int(ids.max()) if len(ids) else 0
         self._table: array[int] | dict[int, int]
-        if top < min(4 * len(shown) + 1_000_000, 2**31 - 1):
+        if indexable_by_id(top, len(shown)):
             table = np.full(top + 1, -1, dtype=np.int32)
             table[ids] = np.arange(len(ids), dtype=np.int32)
             self._table = array("i", table.tobytes())

@@ -196,6 +196,12 @@ def _merged(order: array[int], placed: list[tuple[Any, int]], key: SortKey) -> a
     return merged
 
 
+def indexable_by_id(top: int, count: int) -> bool:
+    """Whether a table indexed by id, up to `top`, suits `count` ids: ids come from
+    a file, and one in the billions must not allocate gigabytes."""
+    return top < min(4 * count + 1_000_000, 2**31 - 1)
+
+
 def in_order_of(order: array[int], chosen: Iterable[int], top: int) -> array[int]:
     """The ids of `chosen` (a part of `order`), in their order in `order`; `top` is
     at least the largest id of `order`.
@@ -204,7 +210,7 @@ def in_order_of(order: array[int], chosen: Iterable[int], top: int) -> array[int
     a million ids, where a C loop of Python calls over a bytearray took ~0.14 s
     and lookups in a set of the chosen ids ~0.3 s. In a set when the ids run
     too far past the count for a mask (ids come from a file)."""
-    if top > 4 * len(order) + 1_000_000:
+    if not indexable_by_id(top, len(order)):
         return array("q", filter(set(chosen).__contains__, order))
     mask = np.zeros(top + 1, dtype=np.bool_)
     mask[np.fromiter(chosen, dtype=np.int64)] = True
